@@ -1,0 +1,142 @@
+//! Ingest: feed items in, keyed state out.
+//!
+//! ```text
+//!  Payload ──Parse+Validate──► Record ──RequireFixture──► Record ──UpsertByVersion──► (RecordKey, Record)
+//!     │ (map_fallible)             │ (unknown match)          │ (dup / stale ignored)
+//!     └──────────────► dead letters ◄┘                         └──► ignored counts
+//! ```
+//!
+//! A [`Payload`] is what a feed source hands the dataflow: a raw JSON line (parsed here, so that
+//! parsing is part of the dataflow and its errors are data), or a record already decoded from a
+//! columnar file.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Record;
+
+/// One item of a feed, as a source reads it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Payload {
+    /// A JSON line, not yet parsed (it may be malformed).
+    Line(String),
+    /// A record decoded from a structured source (Parquet).
+    Decoded(Record),
+}
+
+use differential_dataflow::VecCollection;
+use timely::dataflow::operators::vec::Map;
+use timely::dataflow::StreamVec;
+
+use oddsflow_operators::{route_hash, Ignored, MapFallible, RequireParent, UpsertByVersion};
+
+use crate::model::*;
+use crate::reject::{validate, DeadLetter, RejectReason};
+use crate::wire::{parse_json_line, to_json_line};
+use crate::Time;
+
+/// A feed item with its position in the feed (used in dead letters).
+pub type Sequenced = (u64, Payload);
+
+/// What ingest produces.
+pub struct Ingested<'scope> {
+    /// The current keyed state of every match: the newest version of each key.
+    pub state: VecCollection<'scope, Time, (RecordKey, Body)>,
+    /// Valid records, before upsert (each counted once as `records_ok`).
+    pub valid: StreamVec<'scope, Time, Record>,
+    /// Refused records with their reasons.
+    pub dead_letters: StreamVec<'scope, Time, DeadLetter>,
+    /// Valid records that changed nothing: duplicates and stale versions.
+    pub ignored: StreamVec<'scope, Time, (RecordKey, Version, Ignored)>,
+}
+
+/// Routes everything about a match to one worker.
+pub fn route_match(m: &MatchId) -> u64 {
+    route_hash(m)
+}
+
+/// Parses and validates one feed item.
+pub fn parse_and_validate((seq, payload): Sequenced) -> Result<Record, DeadLetter> {
+    let (record, raw) = match payload {
+        Payload::Line(line) => match parse_json_line(&line) {
+            Ok(r) => (r, Some(line)),
+            Err(e) => return Err(DeadLetter { seq, reason: e.reason, detail: e.detail, record: line }),
+        },
+        Payload::Decoded(r) => (r, None),
+    };
+    match validate(&record) {
+        Ok(()) => Ok(record),
+        Err(e) => Err(DeadLetter {
+            seq,
+            reason: e.reason,
+            detail: e.detail,
+            record: raw.unwrap_or_else(|| to_json_line(&record)),
+        }),
+    }
+}
+
+/// Builds the ingest dataflow over a stream of sequenced feed items.
+pub fn ingest<'scope>(items: StreamVec<'scope, Time, Sequenced>) -> Ingested<'scope> {
+    let (parsed, parse_errors) = items.map_fallible("Parse+Validate", |item: Sequenced| {
+        let seq = item.0;
+        parse_and_validate(item).map(|r| (seq, r))
+    });
+    // A record is for a known match only if the match's fixture was seen at or before its time.
+    let (known, orphans) = parsed.require_parent(
+        "RequireFixture",
+        |(_, r): &(u64, Record)| r.match_id,
+        |(_, r): &(u64, Record)| matches!(r.body, Body::Fixture(_)).then_some(r.match_id),
+        route_match,
+    );
+    let orphans = orphans.map(|(seq, r)| DeadLetter {
+        seq,
+        reason: RejectReason::UnknownMatch,
+        detail: format!("no fixture for match {} at or before ts {}", r.match_id, r.ts),
+        record: to_json_line(&r),
+    });
+    let valid = known.map(|(_, r)| r);
+    let (state, ignored) = valid
+        .clone()
+        .map(|r| (r.key(), r.version(), r.body))
+        .upsert_by_version("UpsertByVersion", |k: &RecordKey| route_match(&k.0));
+    let dead_letters = {
+        use timely::dataflow::operators::Concat;
+        parse_errors.concat(orphans)
+    };
+    Ingested { state, valid, dead_letters, ignored }
+}
+
+/// The keyed state split by kind, each keyed by match.
+pub struct MatchState<'scope> {
+    pub fixtures: VecCollection<'scope, Time, (MatchId, Fixture)>,
+    pub lineups: VecCollection<'scope, Time, (MatchId, Lineup)>,
+    pub statuses: VecCollection<'scope, Time, (MatchId, Status)>,
+    pub incidents: VecCollection<'scope, Time, (MatchId, Incident)>,
+    pub markets: VecCollection<'scope, Time, (MatchId, Market)>,
+    pub odds: VecCollection<'scope, Time, (MatchId, Odds)>,
+    pub results: VecCollection<'scope, Time, (MatchId, MatchResult)>,
+    pub abandonments: VecCollection<'scope, Time, (MatchId, Abandonment)>,
+}
+
+macro_rules! select {
+    ($state:expr, $variant:ident) => {
+        $state.clone().flat_map(|((m, _), body)| match body {
+            Body::$variant(x) => Some((m, x)),
+            _ => None,
+        })
+    };
+}
+
+impl<'scope> MatchState<'scope> {
+    pub fn split(state: &VecCollection<'scope, Time, (RecordKey, Body)>) -> Self {
+        MatchState {
+            fixtures: select!(state, Fixture),
+            lineups: select!(state, Lineup),
+            statuses: select!(state, Status),
+            incidents: select!(state, Incident),
+            markets: select!(state, Market),
+            odds: select!(state, Odds),
+            results: select!(state, Result),
+            abandonments: select!(state, Abandonment),
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The command line: `oddsflow simulate` and `oddsflow replay`.
+//!
+//! `replay` takes timely's own process arguments (`-w`, `-n`, `-p`, `-h`) so that the same command
+//! runs as several processes: `oddsflow replay FEED --out DIR -n 2 -p 0` and `… -p 1` on
+//! localhost (ports 2101, 2102 unless `-h HOSTFILE` lists `host:port` lines). Only the process
+//! that hosts worker 0 writes the outputs.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::feed::FeedWriter;
+use crate::replay::{file_feed, memory_feed, replay, write_outputs, ReplayConfig};
+use crate::sim::{simulate, Inefficiency, NoiseConfig, SimConfig};
+use oddsflow_dataflows::ingest::Payload;
+
+/// The shipped demo feed, embedded so that `oddsflow replay` runs anywhere without arguments.
+pub const DEMO_FEED: &[u8] = include_bytes!("../fixtures/demo.jsonl.gz");
+
+#[derive(Parser, Debug)]
+#[command(name = "oddsflow", version, about = "Learn football betting strategies from live feeds, in a virtual world")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Generate a simulated feed.
+    Simulate(SimulateArgs),
+    /// Replay a recorded feed through the dataflows.
+    Replay(ReplayArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    #[arg(long, default_value_t = 100)]
+    pub matches: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output feed: `.jsonl`, `.jsonl.gz` or `.parquet`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Feed noise: `none` or `typical` (duplicates, reordering, stale versions, corrections, VAR,
+    /// malformed lines, abandonments).
+    #[arg(long, default_value = "typical")]
+    pub noise: String,
+    /// A planted inefficiency: `ignores-dominance:SIZE` (0..1) or `lags-after-goals:SECONDS`.
+    #[arg(long)]
+    pub inefficiency: Option<String>,
+    /// Bookmaker margin (overround), e.g. 0.05.
+    #[arg(long, default_value_t = 0.05)]
+    pub margin: f64,
+    /// Where to write the true probabilities (default: `<out>.truth.jsonl`).
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(disable_help_flag = true)]
+pub struct ReplayArgs {
+    /// The feed (`.jsonl`, `.jsonl.gz`, `.parquet`); the embedded demo feed when omitted.
+    pub feed: Option<PathBuf>,
+    /// Output directory.
+    #[arg(long, default_value = "out/replay")]
+    pub out: PathBuf,
+    /// Worker threads per process (timely's `-w`).
+    #[arg(long, short = 'w', default_value_t = 1)]
+    pub workers: usize,
+    /// Number of processes (timely's `-n`).
+    #[arg(short = 'n', long = "processes", default_value_t = 1)]
+    pub processes: usize,
+    /// This process's index (timely's `-p`).
+    #[arg(short = 'p', long = "process", default_value_t = 0)]
+    pub process: usize,
+    /// File of `host:port` lines, one per process (timely's `-h`).
+    #[arg(short = 'h', long = "hostfile")]
+    pub hostfile: Option<PathBuf>,
+    /// Timestamp granularity in ms.
+    #[arg(long, default_value_t = 1_000)]
+    pub granularity_ms: u64,
+    /// Bounded lateness in ms.
+    #[arg(long, default_value_t = 30_000)]
+    pub lateness_ms: u64,
+    /// Do not draw the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    #[arg(long, action = ArgAction::Help, help = "Print help")]
+    pub help: Option<bool>,
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Simulate(a) => simulate_cmd(a),
+        Command::Replay(a) => replay_cmd(a),
+    }
+}
+
+fn parse_inefficiency(s: &str) -> Result<Inefficiency> {
+    let (name, value) = s.split_once(':').unwrap_or((s, ""));
+    match name {
+        "ignores-dominance" => Ok(Inefficiency::IgnoresDominance { size: value.parse().unwrap_or(0.5) }),
+        "lags-after-goals" => Ok(Inefficiency::LagsAfterGoals { seconds: value.parse().unwrap_or(30) }),
+        _ => bail!("unknown inefficiency {s:?}: use ignores-dominance:SIZE or lags-after-goals:SECONDS"),
+    }
+}
+
+fn simulate_cmd(a: SimulateArgs) -> Result<()> {
+    let noise = match a.noise.as_str() {
+        "none" => NoiseConfig::none(),
+        "typical" => NoiseConfig::typical(),
+        other => bail!("unknown noise level {other:?}: use none or typical"),
+    };
+    let cfg = SimConfig {
+        matches: a.matches,
+        seed: a.seed,
+        noise,
+        inefficiency: a.inefficiency.as_deref().map(parse_inefficiency).transpose()?,
+        margin: a.margin,
+        ..SimConfig::default()
+    };
+    let started = std::time::Instant::now();
+    let out = simulate(&cfg);
+    let mut writer = FeedWriter::create(&a.out)?;
+    for item in &out.items {
+        writer.write(item)?;
+    }
+    writer.finish()?;
+    let truth = a.truth.unwrap_or_else(|| {
+        let name = a.out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let stem = name.split('.').next().unwrap_or("feed").to_string();
+        a.out.with_file_name(format!("{stem}.truth.jsonl"))
+    });
+    crate::table::write_json_lines(&truth, out.truth.iter())?;
+    eprintln!(
+        "simulated {} matches: {} feed items to {}, {} truth rows to {} in {:.1}s",
+        a.matches,
+        out.items.len(),
+        a.out.display(),
+        out.truth.len(),
+        truth.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn replay_cmd(a: ReplayArgs) -> Result<()> {
+    let mut args = vec!["-w".to_string(), a.workers.to_string(), "-n".into(), a.processes.to_string(), "-p".into(), a.process.to_string()];
+    if let Some(h) = &a.hostfile {
+        args.extend(["-h".to_string(), h.display().to_string()]);
+    }
+    let timely = timely::Config::from_args(args.into_iter()).map_err(|e| anyhow::anyhow!("timely arguments: {e}"))?;
+    let feed = match &a.feed {
+        Some(path) => file_feed(path),
+        None => {
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(DEMO_FEED).read_to_string(&mut text).context("decoding the embedded demo feed")?;
+            eprintln!("no feed given: replaying the embedded demo feed (fixtures/demo.jsonl.gz)");
+            memory_feed(text.lines().filter(|l| !l.is_empty()).map(|l| Payload::Line(l.to_string())).collect())
+        }
+    };
+    let cfg = ReplayConfig { granularity_ms: a.granularity_ms, lateness_ms: a.lateness_ms, progress: !a.no_progress, ..ReplayConfig::default() };
+    if let Some((outputs, stats)) = replay(feed, &cfg, timely)? {
+        write_outputs(&a.out, &outputs, &stats)?;
+        let s = &outputs.summary;
+        println!(
+            "replayed {} records ({} ok, {} rejected, {} duplicates, {} stale, {} late) of {} matches on {} workers in {:.2}s: {:.0} records/s",
+            s.records_in, s.records_ok, s.rejected, s.duplicates, s.stale, s.late, s.matches, stats.workers, stats.elapsed_s, stats.records_per_s
+        );
+        for (name, rows) in [
+            ("team_match_stats", outputs.team_match.len()),
+            ("player_match_stats", outputs.player_match.len()),
+            ("player_totals", outputs.player_totals.len()),
+            ("team_ratings", outputs.team_ratings.len()),
+            ("league_averages", outputs.league_averages.len()),
+        ] {
+            println!("  {:<20} {:>9} changes  {}/{name}.parquet", name, rows, a.out.display());
+        }
+        println!("  {:<20} {:>9} records  {}/dead_letter.jsonl", "dead letters", outputs.dead_letters.len(), a.out.display());
+        println!("  summary              {}/summary.json", a.out.display());
+    }
+    Ok(())
+}

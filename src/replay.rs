@@ -1,0 +1,423 @@
+//! The replay runtime: a recorded feed through the dataflows on timely workers.
+//!
+//! ```text
+//!  feed file ──(every worker reads it all, sends its share)──► ingest ─► aggregates
+//!                                                                 │           │
+//!                       worker 0 gathers: dead letters, counters ◄┘  changes ◄┘ ──► DIR/*.parquet,
+//!                                                                                  dead_letter.jsonl,
+//!                                                                                  summary.json
+//! ```
+//!
+//! **Time.** Dataflow timestamps are event time in UTC ms rounded down to `granularity_ms`
+//! (default 1 s). The feed clock is the largest event time read so far; the input frontier is the
+//! clock minus `lateness_ms`, rounded down. A record is sent at its own rounded event time, or —
+//! if that is already behind the frontier — at the frontier, and counted as *late*: applied at the
+//! current time, never lost. A line whose event time cannot be read is sent at the frontier (it
+//! will be dead-lettered by the parser).
+//!
+//! **Determinism.** Every worker reads the whole feed to advance the same clock, so the time each
+//! record is given depends only on the feed, not on how many workers or processes there are;
+//! worker `i` of `n` sends the records whose position is `i mod n`, and ingest routes them by
+//! match. Outputs are gathered on worker 0, consolidated and sorted: the canonical form is
+//! byte-identical for 1 worker, 2 workers and 2 processes.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use differential_dataflow::VecCollection;
+use serde::{Deserialize, Serialize};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::operators::core::UnorderedInput;
+use timely::dataflow::operators::probe::Handle as ProbeHandle;
+use timely::dataflow::operators::vec::Map;
+use timely::dataflow::operators::{Exchange, Inspect, Probe};
+use timely::dataflow::StreamVec;
+
+use oddsflow_dataflows::aggregates::{aggregates, PlayerMatchStats, PlayerTotals, TeamMatchStats};
+use oddsflow_dataflows::ingest::{ingest, MatchState, Payload, Sequenced};
+use oddsflow_dataflows::model::{Body, MatchId, PlayerId, Side, TeamId};
+use oddsflow_dataflows::ratings::{LeagueAverages, RatingConfig, TeamRating};
+use oddsflow_dataflows::reject::DeadLetter;
+use oddsflow_dataflows::wire::peek_ts;
+use oddsflow_dataflows::Time;
+use oddsflow_operators::Ignored;
+
+use crate::table::{write_json_lines, ChangeTable};
+
+/// One change of an output collection: data, time, diff.
+pub type Change<D> = (D, Time, i64);
+
+/// Where a worker reads the feed from. Every worker opens its own reader over the whole feed.
+pub type FeedOpener = Arc<dyn Fn() -> Result<Box<dyn Iterator<Item = Result<Payload>>>> + Send + Sync>;
+
+/// A feed file (`.jsonl`, `.jsonl.gz`, `.parquet`).
+pub fn file_feed(path: &Path) -> FeedOpener {
+    let path = path.to_path_buf();
+    Arc::new(move || {
+        let reader = crate::feed::read_feed(&path)?;
+        Ok(Box::new(reader) as Box<dyn Iterator<Item = Result<Payload>>>)
+    })
+}
+
+/// An in-memory feed (tests, benchmarks).
+pub fn memory_feed(items: Vec<Payload>) -> FeedOpener {
+    let items = Arc::new(items);
+    Arc::new(move || {
+        let items = items.clone();
+        Ok(Box::new((0..items.len()).map(move |i| Ok(items[i].clone()))) as Box<dyn Iterator<Item = Result<Payload>>>)
+    })
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReplayConfig {
+    /// Timestamp granularity in ms: event times are rounded down to it.
+    pub granularity_ms: u64,
+    /// How far behind the feed clock the input frontier stays, in ms.
+    pub lateness_ms: u64,
+    pub ratings: RatingConfig,
+    /// Show a progress bar (only drawn on a terminal, by worker 0).
+    pub progress: bool,
+}
+
+impl Default for ReplayConfig {
+    fn default() -> Self {
+        ReplayConfig { granularity_ms: 1_000, lateness_ms: 30_000, ratings: RatingConfig::default(), progress: true }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Feed items read.
+    pub records_in: u64,
+    /// Valid records (duplicates and stale versions included: they are valid, they just change
+    /// nothing).
+    pub records_ok: u64,
+    /// Records sent to the dead-letter output.
+    pub rejected: u64,
+    /// Valid records that repeated a version already applied.
+    pub duplicates: u64,
+    /// Valid records older than the version already applied.
+    pub stale: u64,
+    /// Records that arrived behind the input frontier and were applied at the frontier.
+    pub late: u64,
+    /// Distinct matches with a valid fixture.
+    pub matches: u64,
+    pub rejected_by_reason: BTreeMap<String, u64>,
+}
+
+/// Everything a replay produces, in canonical form (consolidated, sorted by data then time).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outputs {
+    pub team_match: Vec<Change<((MatchId, Side), TeamMatchStats)>>,
+    pub player_match: Vec<Change<((MatchId, PlayerId), PlayerMatchStats)>>,
+    pub player_totals: Vec<Change<(PlayerId, PlayerTotals)>>,
+    pub team_ratings: Vec<Change<((String, TeamId), TeamRating)>>,
+    pub league_averages: Vec<Change<(String, LeagueAverages)>>,
+    /// Sorted by feed position.
+    pub dead_letters: Vec<DeadLetter>,
+    pub summary: Summary,
+}
+
+/// What the run measured, beside the outputs (not part of the canonical outputs).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RunStats {
+    pub workers: usize,
+    pub elapsed_s: f64,
+    pub records_per_s: f64,
+}
+
+type Sink<D> = Rc<RefCell<Vec<(D, Time, isize)>>>;
+
+#[derive(Default)]
+struct Gathered {
+    team_match: Sink<((MatchId, Side), TeamMatchStats)>,
+    player_match: Sink<((MatchId, PlayerId), PlayerMatchStats)>,
+    player_totals: Sink<(PlayerId, PlayerTotals)>,
+    team_ratings: Sink<((String, TeamId), TeamRating)>,
+    league_averages: Sink<(String, LeagueAverages)>,
+    dead_letters: Rc<RefCell<Vec<DeadLetter>>>,
+    records_ok: Rc<RefCell<u64>>,
+    ignored: Rc<RefCell<(u64, u64)>>,
+    matches: Rc<RefCell<BTreeSet<MatchId>>>,
+}
+
+/// Sends a collection's changes to worker 0 and appends them to `sink` there.
+fn gather<'s, D>(c: VecCollection<'s, Time, D>, sink: &Sink<D>, probe: &ProbeHandle<Time>)
+where
+    D: timely::ExchangeData + Clone,
+{
+    let sink = sink.clone();
+    c.inner.exchange(|_| 0).inspect(move |x| sink.borrow_mut().push(x.clone())).probe_with(probe);
+}
+
+fn gather_stream<'s, D, F>(s: StreamVec<'s, Time, D>, probe: &ProbeHandle<Time>, mut f: F)
+where
+    D: timely::ExchangeData + Clone,
+    F: FnMut(&D) + 'static,
+{
+    s.exchange(|_| 0).inspect(move |x| f(x)).probe_with(probe);
+}
+
+fn canonical<D: Ord + Clone>(mut v: Vec<(D, Time, isize)>) -> Vec<Change<D>> {
+    v.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    let mut out: Vec<Change<D>> = Vec::with_capacity(v.len());
+    for (d, t, r) in v {
+        match out.last_mut() {
+            Some(last) if last.0 == d && last.1 == t => last.2 += r as i64,
+            _ => out.push((d, t, r as i64)),
+        }
+    }
+    out.retain(|c| c.2 != 0);
+    out
+}
+
+fn rounded(ts: i64, granularity: u64) -> Time {
+    let t = ts.max(0) as u64;
+    t - t % granularity
+}
+
+/// Replays a feed on the timely configuration `timely`. Returns the outputs on the process that
+/// hosts worker 0, `None` on the others.
+pub fn replay(feed: FeedOpener, cfg: &ReplayConfig, timely: timely::Config) -> Result<Option<(Outputs, RunStats)>> {
+    let cfg = cfg.clone();
+    let guards = timely::execute(timely, move |worker| run_worker(worker, &feed, &cfg))
+        .map_err(|e| anyhow::anyhow!("starting timely: {e}"))?;
+    let mut result = None;
+    for r in guards.join() {
+        let r = r.map_err(|e| anyhow::anyhow!("a worker failed: {e}"))??;
+        if r.is_some() {
+            result = r;
+        }
+    }
+    Ok(result)
+}
+
+fn run_worker(
+    worker: &mut timely::worker::Worker,
+    feed: &FeedOpener,
+    cfg: &ReplayConfig,
+) -> Result<Option<(Outputs, RunStats)>> {
+    let (index, peers) = (worker.index(), worker.peers());
+    let started = Instant::now();
+    let g = Gathered::default();
+    let probe = ProbeHandle::new();
+    let ratings = cfg.ratings.clone();
+    let (mut handle, mut cap) = worker.dataflow::<Time, _, _>(|scope| {
+        let ((handle, cap), items) = scope.new_unordered_input::<CapacityContainerBuilder<Vec<Sequenced>>>();
+        let ingested = ingest(items);
+        let state = MatchState::split(&ingested.state);
+        let agg = aggregates(&state, &ratings);
+        gather(agg.team_match, &g.team_match, &probe);
+        gather(agg.player_match, &g.player_match, &probe);
+        gather(agg.player_totals, &g.player_totals, &probe);
+        gather(agg.team_ratings, &g.team_ratings, &probe);
+        gather(agg.league_averages, &g.league_averages, &probe);
+        let dl = g.dead_letters.clone();
+        gather_stream(ingested.dead_letters, &probe, move |d| dl.borrow_mut().push(d.clone()));
+        let ok = g.records_ok.clone();
+        let matches = g.matches.clone();
+        // One small message per valid record to worker 0: the match id of fixtures, else none.
+        let valid = ingested.valid.map(|r| matches!(r.body, Body::Fixture(_)).then_some(r.match_id));
+        gather_stream(valid, &probe, move |m: &Option<MatchId>| {
+            *ok.borrow_mut() += 1;
+            if let Some(m) = m {
+                matches.borrow_mut().insert(*m);
+            }
+        });
+        let ign = g.ignored.clone();
+        gather_stream(ingested.ignored.map(|(_, _, why)| why), &probe, move |why: &Ignored| {
+            let mut c = ign.borrow_mut();
+            match why {
+                Ignored::Duplicate => c.0 += 1,
+                Ignored::Stale => c.1 += 1,
+            }
+        });
+        (handle, cap)
+    });
+
+    let bar = (index == 0 && cfg.progress && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {human_pos} records  {per_sec}  {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar
+    });
+
+    let granularity = cfg.granularity_ms.max(1);
+    let mut clock: Option<i64> = None;
+    let mut frontier: Time = 0;
+    let (mut records_in, mut late) = (0u64, 0u64);
+    let mut pending: Vec<(Time, Sequenced)> = Vec::new();
+    let flush = |pending: &mut Vec<(Time, Sequenced)>, handle: &mut timely::dataflow::operators::core::unordered_input::UnorderedHandle<Time, CapacityContainerBuilder<Vec<Sequenced>>>, cap: &timely::dataflow::operators::ActivateCapability<Time>| {
+        if pending.is_empty() {
+            return;
+        }
+        pending.sort_by_key(|(t, _)| *t);
+        let mut session_handle = handle.activate();
+        let mut it = pending.drain(..).peekable();
+        while let Some((t, item)) = it.next() {
+            let c = cap.delayed(&t);
+            let mut session = session_handle.session(&c);
+            session.give(item);
+            while let Some((_, item)) = it.next_if(|(t2, _)| *t2 == t) {
+                session.give(item);
+            }
+        }
+    };
+
+    let items = feed().context("opening the feed")?;
+    for (seq, item) in items.enumerate() {
+        let item = item.with_context(|| format!("reading feed item {seq}"))?;
+        records_in += 1;
+        let ts = match &item {
+            Payload::Line(line) => peek_ts(line),
+            Payload::Decoded(r) => Some(r.ts),
+        }
+        .filter(|ts| *ts >= 0);
+        let time = match ts {
+            Some(ts) if rounded(ts, granularity) >= frontier => rounded(ts, granularity),
+            Some(_) => {
+                late += 1;
+                frontier
+            }
+            None => frontier,
+        };
+        if seq % peers == index {
+            pending.push((time, (seq as u64, item)));
+        }
+        if let Some(ts) = ts {
+            if clock.is_none_or(|c| ts > c) {
+                clock = Some(ts);
+                let f = rounded(ts.saturating_sub(cfg.lateness_ms as i64), granularity);
+                if f > frontier {
+                    // Send what is pending before giving up the right to send at earlier times.
+                    flush(&mut pending, &mut handle, &cap);
+                    frontier = f;
+                    cap.downgrade(&frontier);
+                }
+            }
+        }
+        if pending.len() >= 1024 || seq % 1024 == 0 {
+            flush(&mut pending, &mut handle, &cap);
+            worker.step();
+            // Flow control: do not run more than a minute of event time ahead of the outputs.
+            let behind = frontier.saturating_sub(60_000);
+            while probe.less_than(&behind) {
+                worker.step();
+            }
+            if let Some(bar) = &bar {
+                bar.set_position(records_in);
+            }
+        }
+    }
+    flush(&mut pending, &mut handle, &cap);
+    drop(cap);
+    drop(handle);
+    while !probe.done() {
+        worker.step();
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if index != 0 {
+        return Ok(None);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut dead_letters = g.dead_letters.take();
+    dead_letters.sort();
+    let mut rejected_by_reason = BTreeMap::new();
+    for d in &dead_letters {
+        *rejected_by_reason.entry(d.reason.as_str().to_string()).or_insert(0) += 1;
+    }
+    let (duplicates, stale) = *g.ignored.borrow();
+    let summary = Summary {
+        records_in,
+        records_ok: *g.records_ok.borrow(),
+        rejected: dead_letters.len() as u64,
+        duplicates,
+        stale,
+        late,
+        matches: g.matches.borrow().len() as u64,
+        rejected_by_reason,
+    };
+    let outputs = Outputs {
+        team_match: canonical(g.team_match.take()),
+        player_match: canonical(g.player_match.take()),
+        player_totals: canonical(g.player_totals.take()),
+        team_ratings: canonical(g.team_ratings.take()),
+        league_averages: canonical(g.league_averages.take()),
+        dead_letters,
+        summary,
+    };
+    let stats = RunStats { workers: peers, elapsed_s: elapsed, records_per_s: records_in as f64 / elapsed.max(1e-9) };
+    Ok(Some((outputs, stats)))
+}
+
+/// The output tables by name, each written as `<name>.parquet`.
+pub const TABLES: [&str; 5] = ["team_match_stats", "player_match_stats", "player_totals", "team_ratings", "league_averages"];
+
+fn write_changes<D: Serialize>(path: PathBuf, rows: &[Change<D>]) -> Result<()> {
+    let mut t = ChangeTable::create(&path)?;
+    for (d, time, diff) in rows {
+        t.push(d, *time, *diff)?;
+    }
+    t.finish().with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Writes the outputs into `dir`: one Parquet change table per collection, `dead_letter.jsonl`
+/// and `summary.json` (the canonical summary plus the run's measurements under `run`).
+pub fn write_outputs(dir: &Path, outputs: &Outputs, stats: &RunStats) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    write_changes(dir.join("team_match_stats.parquet"), &outputs.team_match)?;
+    write_changes(dir.join("player_match_stats.parquet"), &outputs.player_match)?;
+    write_changes(dir.join("player_totals.parquet"), &outputs.player_totals)?;
+    write_changes(dir.join("team_ratings.parquet"), &outputs.team_ratings)?;
+    write_changes(dir.join("league_averages.parquet"), &outputs.league_averages)?;
+    write_json_lines(&dir.join("dead_letter.jsonl"), outputs.dead_letters.iter())?;
+    #[derive(Serialize)]
+    struct SummaryFile<'a> {
+        #[serde(flatten)]
+        summary: &'a Summary,
+        run: &'a RunStats,
+    }
+    let text = serde_json::to_string_pretty(&SummaryFile { summary: &outputs.summary, run: stats })?;
+    std::fs::write(dir.join("summary.json"), text + "\n").context("writing summary.json")?;
+    Ok(())
+}
+
+impl Outputs {
+    /// A canonical text form: one JSON line per change, table by table (for golden files and
+    /// byte-for-byte comparisons).
+    pub fn canonical_text(&self) -> String {
+        fn section<D: Serialize>(out: &mut String, name: &str, rows: &[Change<D>]) {
+            out.push_str(&format!("# {name} ({} changes)\n", rows.len()));
+            for r in rows {
+                out.push_str(&serde_json::to_string(r).unwrap_or_default());
+                out.push('\n');
+            }
+        }
+        let mut s = String::new();
+        section(&mut s, "team_match_stats", &self.team_match);
+        section(&mut s, "player_match_stats", &self.player_match);
+        section(&mut s, "player_totals", &self.player_totals);
+        section(&mut s, "team_ratings", &self.team_ratings);
+        section(&mut s, "league_averages", &self.league_averages);
+        s.push_str(&format!("# dead_letters ({})\n", self.dead_letters.len()));
+        for d in &self.dead_letters {
+            s.push_str(&serde_json::to_string(d).unwrap_or_default());
+            s.push('\n');
+        }
+        s.push_str("# summary\n");
+        s.push_str(&serde_json::to_string(&self.summary).unwrap_or_default());
+        s.push('\n');
+        s
+    }
+}
