@@ -53,7 +53,7 @@ pub struct SimulateArgs {
     /// Bookmaker margin (overround), e.g. 0.05.
     #[arg(long, default_value_t = 0.05)]
     pub margin: f64,
-    /// Where to write the true probabilities (default: `<out>.truth.jsonl`).
+    /// Where to write the true probabilities (default: `<stem>.truth.jsonl.gz`; `.jsonl` for plain).
     #[arg(long)]
     pub truth: Option<PathBuf>,
 }
@@ -131,7 +131,7 @@ fn simulate_cmd(a: SimulateArgs) -> Result<()> {
     let truth = a.truth.unwrap_or_else(|| {
         let name = a.out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         let stem = name.split('.').next().unwrap_or("feed").to_string();
-        a.out.with_file_name(format!("{stem}.truth.jsonl"))
+        a.out.with_file_name(format!("{stem}.truth.jsonl.gz"))
     });
     crate::table::write_json_lines(&truth, out.truth.iter())?;
     eprintln!(

@@ -208,3 +208,33 @@ fn bad_input_is_dead_lettered_with_reasons_and_counted_once() {
     assert_eq!(s.rejected, outputs.dead_letters.len() as u64);
     assert_eq!(s.rejected_by_reason.values().sum::<u64>(), s.rejected);
 }
+
+#[test]
+fn a_record_behind_the_frontier_is_applied_late_not_lost() {
+    let cfg = quiet();
+    let items = simulate(&SimConfig { matches: 4, seed: 51, noise: NoiseConfig::none(), ..SimConfig::default() }).items;
+    let base = run(&items, &cfg, 1);
+    assert_eq!(base.summary.late, 0);
+    // Move the first goal ten minutes of feed later: it is then far behind the frontier.
+    let goal_at = items
+        .iter()
+        .position(|i| matches!(i, Payload::Decoded(Record { body: Body::Incident(Incident { detail: IncidentDetail::Goal { .. }, .. }), .. })))
+        .expect("a goal");
+    let Payload::Decoded(goal) = &items[goal_at] else { unreachable!() };
+    let target = items
+        .iter()
+        .position(|i| matches!(i, Payload::Decoded(r) if r.ts > goal.ts + 600_000))
+        .expect("ten minutes later");
+    let mut moved = items.clone();
+    let g = moved.remove(goal_at);
+    moved.insert(target, g);
+    let outputs = check_oracle(&moved, &cfg, 2, "late goal");
+    assert_eq!(outputs.summary.late, 1);
+    assert_eq!(outputs.summary.records_ok, base.summary.records_ok, "the late record is applied, not lost");
+    assert_same(&incremental_at(&outputs, u64::MAX), &incremental_at(&base, u64::MAX), "final state with a late goal");
+    // While it is late, the goal is missing; from the time it is applied on, it counts.
+    let Body::Incident(inc) = &goal.body else { unreachable!() };
+    let key = (goal.match_id, inc.side);
+    let at_goal = goal.ts as u64 / 1000 * 1000;
+    assert!(incremental_at(&outputs, at_goal).team_match[&key].goals < incremental_at(&base, at_goal).team_match[&key].goals);
+}

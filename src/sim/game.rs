@@ -32,7 +32,9 @@ const OFF_TARGET_90: f64 = 7.0;
 const FOULS_90: f64 = 11.0;
 /// Card probabilities per foul.
 const YELLOW_PER_FOUL: f64 = 0.15;
-const RED_PER_FOUL: f64 = 0.006;
+const RED_PER_FOUL: f64 = 0.003;
+/// A booked player is careful: his fouls carry a second yellow this much less often.
+const BOOKED_CARE: f64 = 0.35;
 /// Probability of a late lineup change per side.
 const LINEUP_CHANGE: f64 = 0.15;
 /// Corners over/under line of the corners market (9.5).
@@ -53,10 +55,12 @@ pub(crate) struct MatchOutcome {
     pub summary: MatchSummary,
 }
 
-/// Reprice cadence of a market in play: the main markets every 10 s, the others every 30 s.
+/// Reprice cadence of a market in play: the main markets every 10 s, double chance and corners
+/// every 30 s, correct score every 60 s.
 fn cadence_ms(kind: MarketKind) -> i64 {
     match kind {
         MarketKind::MatchOdds | MarketKind::OverUnder { .. } | MarketKind::NextGoal { .. } | MarketKind::Btts => 10_000,
+        MarketKind::CorrectScore => 60_000,
         _ => 30_000,
     }
 }
@@ -296,8 +300,8 @@ impl<'a> Game<'a> {
             (league.base_goals - ha / 2.0 + sa.attack - sh.defence).exp(),
         ];
         let corner90 = [
-            5.0 * (0.3 * (sh.attack - sa.defence) + 0.08).exp(),
-            5.0 * (0.3 * (sa.attack - sh.defence) - 0.08).exp(),
+            4.6 * (0.3 * (sh.attack - sa.defence) + 0.08).exp(),
+            4.6 * (0.3 * (sa.attack - sh.defence) - 0.08).exp(),
         ];
         let rates = RateModel {
             goal: [goal90[0] / 90.0, goal90[1] / 90.0],
@@ -1061,8 +1065,10 @@ impl<'a> Game<'a> {
         } else if u < RED_PER_FOUL + YELLOW_PER_FOUL {
             if !self.booked.contains(&p) {
                 Some(CardKind::Yellow)
-            } else {
+            } else if u < RED_PER_FOUL + BOOKED_CARE * YELLOW_PER_FOUL {
                 can_send_off.then_some(CardKind::SecondYellow)
+            } else {
+                None
             }
         } else {
             None

@@ -44,8 +44,8 @@
 //!   *penalties awarded* (taken 45–90 s later, scored 78 %, else a shot), 3 % of open-play goals
 //!   are own goals; saved shots and shots off target (with log-normal xG), corners
 //!   (`exp(±0.9·D)`), dangerous attacks, attacks (all rising with `D` and attack strength), and
-//!   fouls (rising as `D` falls), each foul carrying a yellow (15 %; a second one is a
-//!   `second_yellow`) or a straight red (0.6 %). Goals carry the scorer (weighted towards
+//!   fouls (rising as `D` falls), each foul carrying a yellow (15 %; a booked player's foul is a
+//!   `second_yellow` at a third of that rate) or a straight red (0.3 %). Goals carry the scorer (weighted towards
 //!   forwards) and come with their shot; 3–5 substitutions per side (some at half time, most
 //!   55'–88'); a possession share for both sides every 5 minutes (from the mean dominance of the
 //!   window). Incident ids count from 1 within the match; version 1 unless corrected.
@@ -76,7 +76,7 @@
 //! * At kick-off every market is re-sent in play (Asian handicaps close: they are prematch only),
 //!   every price is re-sent, and `next_goal{goal: 1}` opens.
 //! * In play, markets are repriced at most every 10 s (match odds, over/under, btts, next goal)
-//!   or 30 s (double chance, correct score, corners) of event time. A price is sent only when its
+//!   30 s (double chance, corners) or 60 s (correct score) of event time. A price is sent only when its
 //!   ladder price changes by a full tick (a ¾-tick hysteresis keeps prices from flickering).
 //! * Goals suspend every open market for 20–60 s, red cards for 10–30 s, a penalty awarded until
 //!   it is taken; on reopening, decided markets close (an over/under line passed, btts once both
@@ -503,8 +503,10 @@ pub fn simulate(cfg: &SimConfig) -> SimOutput {
         if let Some(x) = item_iters[k].next() {
             items.push(x.payload);
         }
-        if let Some(x) = item_iters[k].peek() {
-            heap.push(Reverse((x.eff, matches[k].match_id, x.seq, k)));
+        match item_iters[k].peek() {
+            Some(x) => heap.push(Reverse((x.eff, matches[k].match_id, x.seq, k))),
+            // Free the match's buffer as soon as it is drained.
+            None => item_iters[k] = Vec::new().into_iter().peekable(),
         }
     }
     let mut truth = Vec::with_capacity(total_truth);
@@ -517,8 +519,9 @@ pub fn simulate(cfg: &SimConfig) -> SimOutput {
         if let Some((_, t)) = truth_iters[k].next() {
             truth.push(t);
         }
-        if let Some((j, t)) = truth_iters[k].peek() {
-            heap.push(Reverse((t.ts, t.match_id, *j as u64, k)));
+        match truth_iters[k].peek() {
+            Some((j, t)) => heap.push(Reverse((t.ts, t.match_id, *j as u64, k))),
+            None => truth_iters[k] = Vec::new().into_iter().enumerate().peekable(),
         }
     }
     SimOutput { items, truth, matches }

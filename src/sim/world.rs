@@ -211,8 +211,8 @@ impl World {
         let mut teams = Vec::new();
         let mut leagues = Vec::new();
         for l in 0..n_leagues {
-            let base_goals = rng.random_range(1.15f64..1.40).ln();
-            let home_adv = rng.random_range(0.16..0.30);
+            let base_goals = rng.random_range(1.05f64..1.30).ln();
+            let home_adv = rng.random_range(0.12..0.26);
             let referees = (0..10).map(|_| person(&mut rng)).collect();
             let mut members = Vec::new();
             for t in 0..n_teams {
