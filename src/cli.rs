@@ -8,19 +8,23 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::feed::FeedWriter;
-use crate::replay::{file_feed, memory_feed, replay, write_outputs, ReplayConfig};
-use crate::sim::{simulate, Inefficiency, NoiseConfig, SimConfig};
+use crate::replay::{ReplayConfig, file_feed, memory_feed, replay, write_outputs};
+use crate::sim::{Inefficiency, NoiseConfig, SimConfig, simulate};
 use oddsflow_dataflows::ingest::Payload;
 
 /// The shipped demo feed, embedded so that `oddsflow replay` runs anywhere without arguments.
 pub const DEMO_FEED: &[u8] = include_bytes!("../fixtures/demo.jsonl.gz");
 
 #[derive(Parser, Debug)]
-#[command(name = "oddsflow", version, about = "Learn football betting strategies from live feeds, in a virtual world")]
+#[command(
+    name = "oddsflow",
+    version,
+    about = "Learn football betting strategies from live feeds, in a virtual world"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -101,9 +105,15 @@ pub fn run(cli: Cli) -> Result<()> {
 fn parse_inefficiency(s: &str) -> Result<Inefficiency> {
     let (name, value) = s.split_once(':').unwrap_or((s, ""));
     match name {
-        "ignores-dominance" => Ok(Inefficiency::IgnoresDominance { size: value.parse().unwrap_or(0.5) }),
-        "lags-after-goals" => Ok(Inefficiency::LagsAfterGoals { seconds: value.parse().unwrap_or(30) }),
-        _ => bail!("unknown inefficiency {s:?}: use ignores-dominance:SIZE or lags-after-goals:SECONDS"),
+        "ignores-dominance" => Ok(Inefficiency::IgnoresDominance {
+            size: value.parse().unwrap_or(0.5),
+        }),
+        "lags-after-goals" => Ok(Inefficiency::LagsAfterGoals {
+            seconds: value.parse().unwrap_or(30),
+        }),
+        _ => bail!(
+            "unknown inefficiency {s:?}: use ignores-dominance:SIZE or lags-after-goals:SECONDS"
+        ),
     }
 }
 
@@ -117,7 +127,11 @@ fn simulate_cmd(a: SimulateArgs) -> Result<()> {
         matches: a.matches,
         seed: a.seed,
         noise,
-        inefficiency: a.inefficiency.as_deref().map(parse_inefficiency).transpose()?,
+        inefficiency: a
+            .inefficiency
+            .as_deref()
+            .map(parse_inefficiency)
+            .transpose()?,
         margin: a.margin,
         ..SimConfig::default()
     };
@@ -129,7 +143,11 @@ fn simulate_cmd(a: SimulateArgs) -> Result<()> {
     }
     writer.finish()?;
     let truth = a.truth.unwrap_or_else(|| {
-        let name = a.out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = a
+            .out
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let stem = name.split('.').next().unwrap_or("feed").to_string();
         a.out.with_file_name(format!("{stem}.truth.jsonl.gz"))
     });
@@ -147,27 +165,56 @@ fn simulate_cmd(a: SimulateArgs) -> Result<()> {
 }
 
 fn replay_cmd(a: ReplayArgs) -> Result<()> {
-    let mut args = vec!["-w".to_string(), a.workers.to_string(), "-n".into(), a.processes.to_string(), "-p".into(), a.process.to_string()];
+    let mut args = vec![
+        "-w".to_string(),
+        a.workers.to_string(),
+        "-n".into(),
+        a.processes.to_string(),
+        "-p".into(),
+        a.process.to_string(),
+    ];
     if let Some(h) = &a.hostfile {
         args.extend(["-h".to_string(), h.display().to_string()]);
     }
-    let timely = timely::Config::from_args(args.into_iter()).map_err(|e| anyhow::anyhow!("timely arguments: {e}"))?;
+    let timely = timely::Config::from_args(args.into_iter())
+        .map_err(|e| anyhow::anyhow!("timely arguments: {e}"))?;
     let feed = match &a.feed {
         Some(path) => file_feed(path),
         None => {
             let mut text = String::new();
-            flate2::read::GzDecoder::new(DEMO_FEED).read_to_string(&mut text).context("decoding the embedded demo feed")?;
+            flate2::read::GzDecoder::new(DEMO_FEED)
+                .read_to_string(&mut text)
+                .context("decoding the embedded demo feed")?;
             eprintln!("no feed given: replaying the embedded demo feed (fixtures/demo.jsonl.gz)");
-            memory_feed(text.lines().filter(|l| !l.is_empty()).map(|l| Payload::Line(l.to_string())).collect())
+            memory_feed(
+                text.lines()
+                    .filter(|l| !l.is_empty())
+                    .map(|l| Payload::Line(l.to_string()))
+                    .collect(),
+            )
         }
     };
-    let cfg = ReplayConfig { granularity_ms: a.granularity_ms, lateness_ms: a.lateness_ms, progress: !a.no_progress, ..ReplayConfig::default() };
+    let cfg = ReplayConfig {
+        granularity_ms: a.granularity_ms,
+        lateness_ms: a.lateness_ms,
+        progress: !a.no_progress,
+        ..ReplayConfig::default()
+    };
     if let Some((outputs, stats)) = replay(feed, &cfg, timely)? {
         write_outputs(&a.out, &outputs, &stats)?;
         let s = &outputs.summary;
         println!(
             "replayed {} records ({} ok, {} rejected, {} duplicates, {} stale, {} late) of {} matches on {} workers in {:.2}s: {:.0} records/s",
-            s.records_in, s.records_ok, s.rejected, s.duplicates, s.stale, s.late, s.matches, stats.workers, stats.elapsed_s, stats.records_per_s
+            s.records_in,
+            s.records_ok,
+            s.rejected,
+            s.duplicates,
+            s.stale,
+            s.late,
+            s.matches,
+            stats.workers,
+            stats.elapsed_s,
+            stats.records_per_s
         );
         for (name, rows) in [
             ("team_match_stats", outputs.team_match.len()),
@@ -176,9 +223,19 @@ fn replay_cmd(a: ReplayArgs) -> Result<()> {
             ("team_ratings", outputs.team_ratings.len()),
             ("league_averages", outputs.league_averages.len()),
         ] {
-            println!("  {:<20} {:>9} changes  {}/{name}.parquet", name, rows, a.out.display());
+            println!(
+                "  {:<20} {:>9} changes  {}/{name}.parquet",
+                name,
+                rows,
+                a.out.display()
+            );
         }
-        println!("  {:<20} {:>9} records  {}/dead_letter.jsonl", "dead letters", outputs.dead_letters.len(), a.out.display());
+        println!(
+            "  {:<20} {:>9} records  {}/dead_letter.jsonl",
+            "dead letters",
+            outputs.dead_letters.len(),
+            a.out.display()
+        );
         println!("  summary              {}/summary.json", a.out.display());
     }
     Ok(())

@@ -89,7 +89,9 @@ use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::model::*;
 use oddsflow_dataflows::wire;
 
-use crate::table::{BATCH_ROWS, bool_values, create_file, float_values, int_values, parquet_props, string_values};
+use crate::table::{
+    BATCH_ROWS, bool_values, create_file, float_values, int_values, parquet_props, string_values,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Formats
@@ -108,7 +110,10 @@ pub enum FeedFormat {
 impl FeedFormat {
     /// The format of `path` by its extension (case-insensitive).
     pub fn from_path(path: &Path) -> Result<Self> {
-        let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
         if name.ends_with(".jsonl.gz") {
             Ok(FeedFormat::JsonlGz)
         } else if name.ends_with(".jsonl") {
@@ -237,7 +242,10 @@ fn parse_selection(s: &str) -> Option<Selection> {
         "any_other" => Selection::AnyOther,
         _ => {
             let (h, a) = s.split_once('-')?;
-            Selection::Score { home: h.parse().ok()?, away: a.parse().ok()? }
+            Selection::Score {
+                home: h.parse().ok()?,
+                away: a.parse().ok()?,
+            }
         }
     })
 }
@@ -454,7 +462,10 @@ fn some_str(s: &str) -> Option<String> {
 
 impl FlatRow {
     fn of_line(line: &str) -> FlatRow {
-        FlatRow { raw: some_str(line), ..FlatRow::default() }
+        FlatRow {
+            raw: some_str(line),
+            ..FlatRow::default()
+        }
     }
 
     fn of_record(r: &Record) -> FlatRow {
@@ -493,7 +504,11 @@ impl FlatRow {
                 f.clock_s = Some(x.clock_s);
                 f.cancelled = Some(x.cancelled);
                 let detail = match x.detail {
-                    IncidentDetail::Goal { player, own_goal, penalty } => {
+                    IncidentDetail::Goal {
+                        player,
+                        own_goal,
+                        penalty,
+                    } => {
                         f.player = player;
                         f.own_goal = Some(own_goal);
                         f.penalty = Some(penalty);
@@ -505,7 +520,11 @@ impl FlatRow {
                         f.card = some_str(card.short());
                         "card"
                     }
-                    IncidentDetail::Shot { player, on_target, xg } => {
+                    IncidentDetail::Shot {
+                        player,
+                        on_target,
+                        xg,
+                    } => {
                         f.player = player;
                         f.on_target = Some(on_target);
                         f.xg = xg;
@@ -521,7 +540,10 @@ impl FlatRow {
                         f.share = Some(share);
                         "possession"
                     }
-                    IncidentDetail::Substitution { player_out, player_in } => {
+                    IncidentDetail::Substitution {
+                        player_out,
+                        player_in,
+                    } => {
                         f.player_out = Some(player_out);
                         f.player_in = Some(player_in);
                         "substitution"
@@ -539,7 +561,8 @@ impl FlatRow {
                 f.set_market(x.market);
                 f.status = some_str(x.status.short());
                 f.phase = some_str(x.phase.short());
-                let selections: Vec<String> = x.selections.iter().map(|s| selection_short(*s)).collect();
+                let selections: Vec<String> =
+                    x.selections.iter().map(|s| selection_short(*s)).collect();
                 f.selections_json = serde_json::to_string(&selections).ok();
             }
             Body::Odds(x) => {
@@ -577,8 +600,14 @@ impl FlatRow {
                 league: f.league.clone()?,
                 season: f.season.clone()?,
                 kickoff: f.kickoff?,
-                home: TeamRef { id: f.home_id?, name: f.home_name.clone()? },
-                away: TeamRef { id: f.away_id?, name: f.away_name.clone()? },
+                home: TeamRef {
+                    id: f.home_id?,
+                    name: f.home_name.clone()?,
+                },
+                away: TeamRef {
+                    id: f.away_id?,
+                    name: f.away_name.clone()?,
+                },
                 venue: f.venue.clone()?,
                 referee: f.referee.clone()?,
             }),
@@ -588,22 +617,41 @@ impl FlatRow {
                 formation: f.formation.clone()?,
                 players: serde_json::from_str(f.players_json.as_deref()?).ok()?,
             }),
-            "status" => Body::Status(Status { version, status: parse(&f.status)?, clock_s: f.clock_s? }),
+            "status" => Body::Status(Status {
+                version,
+                status: parse(&f.status)?,
+                clock_s: f.clock_s?,
+            }),
             "incident" => {
                 let detail = match f.detail.as_deref()? {
-                    "goal" => IncidentDetail::Goal { player: f.player, own_goal: f.own_goal?, penalty: f.penalty? },
+                    "goal" => IncidentDetail::Goal {
+                        player: f.player,
+                        own_goal: f.own_goal?,
+                        penalty: f.penalty?,
+                    },
                     "corner" => IncidentDetail::Corner,
-                    "card" => IncidentDetail::Card { player: f.player, card: parse(&f.card)? },
-                    "shot" => IncidentDetail::Shot { player: f.player, on_target: f.on_target?, xg: f.xg },
+                    "card" => IncidentDetail::Card {
+                        player: f.player,
+                        card: parse(&f.card)?,
+                    },
+                    "shot" => IncidentDetail::Shot {
+                        player: f.player,
+                        on_target: f.on_target?,
+                        xg: f.xg,
+                    },
                     "foul" => IncidentDetail::Foul { player: f.player },
                     "attack" => IncidentDetail::Attack,
                     "dangerous_attack" => IncidentDetail::DangerousAttack,
                     "possession" => IncidentDetail::Possession { share: f.share? },
-                    "substitution" => {
-                        IncidentDetail::Substitution { player_out: f.player_out?, player_in: f.player_in? }
-                    }
+                    "substitution" => IncidentDetail::Substitution {
+                        player_out: f.player_out?,
+                        player_in: f.player_in?,
+                    },
                     "penalty_awarded" => IncidentDetail::PenaltyAwarded,
-                    "var" => IncidentDetail::Var { decision: parse(&f.decision)?, reviews: f.reviews? },
+                    "var" => IncidentDetail::Var {
+                        decision: parse(&f.decision)?,
+                        reviews: f.reviews?,
+                    },
                     _ => return None,
                 };
                 Body::Incident(Incident {
@@ -616,8 +664,12 @@ impl FlatRow {
                 })
             }
             "market" => {
-                let names: Vec<String> = serde_json::from_str(f.selections_json.as_deref()?).ok()?;
-                let selections = names.iter().map(|s| parse_selection(s)).collect::<Option<Vec<_>>>()?;
+                let names: Vec<String> =
+                    serde_json::from_str(f.selections_json.as_deref()?).ok()?;
+                let selections = names
+                    .iter()
+                    .map(|s| parse_selection(s))
+                    .collect::<Option<Vec<_>>>()?;
                 Body::Market(Market {
                     version,
                     market: parse_market(f)?,
@@ -634,18 +686,31 @@ impl FlatRow {
             }),
             "result" => Body::Result(MatchResult {
                 version,
-                half_time: Score { home: f.ht_home?, away: f.ht_away? },
-                full_time: Score { home: f.ft_home?, away: f.ft_away? },
+                half_time: Score {
+                    home: f.ht_home?,
+                    away: f.ht_away?,
+                },
+                full_time: Score {
+                    home: f.ft_home?,
+                    away: f.ft_away?,
+                },
                 corners: match (f.corners_home, f.corners_away) {
                     (Some(home), Some(away)) => Some(Score { home, away }),
                     (None, None) => None,
                     _ => return None,
                 },
             }),
-            "abandonment" => Body::Abandonment(Abandonment { version, reason: f.reason.clone()? }),
+            "abandonment" => Body::Abandonment(Abandonment {
+                version,
+                reason: f.reason.clone()?,
+            }),
             _ => return None,
         };
-        Some(Record { ts: f.ts?, match_id: f.match_id?, body })
+        Some(Record {
+            ts: f.ts?,
+            match_id: f.match_id?,
+            body,
+        })
     }
 
     /// The feed item of a row read back.
@@ -675,7 +740,11 @@ pub struct FeedWriter {
 enum Sink {
     Jsonl(BufWriter<File>),
     JsonlGz(GzEncoder<BufWriter<File>>),
-    Parquet { writer: Box<ArrowWriter<BufWriter<File>>>, schema: SchemaRef, rows: Vec<FlatRow> },
+    Parquet {
+        writer: Box<ArrowWriter<BufWriter<File>>>,
+        schema: SchemaRef,
+        rows: Vec<FlatRow>,
+    },
 }
 
 /// Writes one JSON line; embedded line breaks become spaces.
@@ -698,16 +767,26 @@ impl FeedWriter {
             FeedFormat::Jsonl => Sink::Jsonl(out),
             FeedFormat::JsonlGz => Sink::JsonlGz(
                 // mtime 0 and a fixed OS byte: deterministic bytes on every platform.
-                flate2::GzBuilder::new().operating_system(255).write(out, flate2::Compression::default()),
+                flate2::GzBuilder::new()
+                    .operating_system(255)
+                    .write(out, flate2::Compression::default()),
             ),
             FeedFormat::Parquet => {
                 let schema = feed_schema();
                 let writer = ArrowWriter::try_new(out, schema.clone(), Some(parquet_props()))
                     .with_context(|| format!("creating {}", path.display()))?;
-                Sink::Parquet { writer: Box::new(writer), schema, rows: Vec::with_capacity(BATCH_ROWS) }
+                Sink::Parquet {
+                    writer: Box::new(writer),
+                    schema,
+                    rows: Vec::with_capacity(BATCH_ROWS),
+                }
             }
         };
-        Ok(FeedWriter { path: path.to_owned(), sink, items: 0 })
+        Ok(FeedWriter {
+            path: path.to_owned(),
+            sink,
+            items: 0,
+        })
     }
 
     /// The file's format.
@@ -772,10 +851,15 @@ impl FeedWriter {
 
     fn flush_rows(&mut self) -> Result<()> {
         let ctx = || format!("writing {}", self.path.display());
-        if let Sink::Parquet { writer, schema, rows } = &mut self.sink
+        if let Sink::Parquet {
+            writer,
+            schema,
+            rows,
+        } = &mut self.sink
             && !rows.is_empty()
         {
-            let batch = RecordBatch::try_new(schema.clone(), FlatRow::to_arrays(rows)).with_context(ctx)?;
+            let batch =
+                RecordBatch::try_new(schema.clone(), FlatRow::to_arrays(rows)).with_context(ctx)?;
             rows.clear();
             writer.write(&batch).with_context(ctx)?;
         }
@@ -789,7 +873,11 @@ impl FeedWriter {
         match self.sink {
             Sink::Jsonl(mut out) => out.flush().with_context(ctx)?,
             Sink::JsonlGz(gz) => gz.finish().with_context(ctx)?.flush().with_context(ctx)?,
-            Sink::Parquet { writer, .. } => (*writer).into_inner().with_context(ctx)?.flush().with_context(ctx)?,
+            Sink::Parquet { writer, .. } => (*writer)
+                .into_inner()
+                .with_context(ctx)?
+                .flush()
+                .with_context(ctx)?,
         }
         Ok(())
     }
@@ -823,8 +911,14 @@ pub struct FeedReader {
 }
 
 enum Source {
-    Json { lines: Box<dyn BufRead + Send>, buf: Vec<u8> },
-    Parquet { batches: ParquetRecordBatchReader, pending: std::vec::IntoIter<Payload> },
+    Json {
+        lines: Box<dyn BufRead + Send>,
+        buf: Vec<u8>,
+    },
+    Parquet {
+        batches: ParquetRecordBatchReader,
+        pending: std::vec::IntoIter<Payload>,
+    },
 }
 
 /// Opens a feed file for reading, in the format its name tells.
@@ -836,13 +930,25 @@ pub fn read_feed(path: impl AsRef<Path>) -> Result<FeedReader> {
     let progress = Arc::new(AtomicU64::new(0));
     let source = match format {
         FeedFormat::Jsonl => {
-            let counting = Counting { inner: file, count: progress.clone() };
-            Source::Json { lines: Box::new(BufReader::with_capacity(1 << 16, counting)), buf: Vec::new() }
+            let counting = Counting {
+                inner: file,
+                count: progress.clone(),
+            };
+            Source::Json {
+                lines: Box::new(BufReader::with_capacity(1 << 16, counting)),
+                buf: Vec::new(),
+            }
         }
         FeedFormat::JsonlGz => {
-            let counting = Counting { inner: file, count: progress.clone() };
+            let counting = Counting {
+                inner: file,
+                count: progress.clone(),
+            };
             let gz = MultiGzDecoder::new(BufReader::with_capacity(1 << 16, counting));
-            Source::Json { lines: Box::new(BufReader::with_capacity(1 << 16, gz)), buf: Vec::new() }
+            Source::Json {
+                lines: Box::new(BufReader::with_capacity(1 << 16, gz)),
+                buf: Vec::new(),
+            }
         }
         FeedFormat::Parquet => {
             let batches = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -850,10 +956,19 @@ pub fn read_feed(path: impl AsRef<Path>) -> Result<FeedReader> {
                 .with_batch_size(BATCH_ROWS)
                 .build()
                 .with_context(ctx)?;
-            Source::Parquet { batches, pending: Vec::new().into_iter() }
+            Source::Parquet {
+                batches,
+                pending: Vec::new().into_iter(),
+            }
         }
     };
-    Ok(FeedReader { path: path.to_owned(), format, source, progress, done: false })
+    Ok(FeedReader {
+        path: path.to_owned(),
+        format,
+        source,
+        progress,
+        done: false,
+    })
 }
 
 impl FeedReader {
@@ -925,7 +1040,11 @@ impl Iterator for FeedReader {
                     Some(Err(e)) => return self.fail(e.into()),
                     Some(Ok(batch)) => match FlatRow::from_batch(&batch) {
                         Ok(rows) => {
-                            *pending = rows.into_iter().map(FlatRow::into_payload).collect::<Vec<_>>().into_iter()
+                            *pending = rows
+                                .into_iter()
+                                .map(FlatRow::into_payload)
+                                .collect::<Vec<_>>()
+                                .into_iter()
                         }
                         Err(e) => return self.fail(e),
                     },
@@ -976,7 +1095,11 @@ mod tests {
     const T0: i64 = 1_700_000_000_000;
 
     fn rec(i: usize, match_id: MatchId, body: Body) -> Payload {
-        Payload::Decoded(Record { ts: T0 + i as i64 * 1000, match_id, body })
+        Payload::Decoded(Record {
+            ts: T0 + i as i64 * 1000,
+            match_id,
+            body,
+        })
     }
 
     /// Every body kind, every market kind, incident detail and selection, and some noise.
@@ -986,8 +1109,14 @@ mod tests {
             league: "EPL".into(),
             season: "2015-16".into(),
             kickoff: T0 + 3_600_000,
-            home: TeamRef { id: 11, name: "Arsenal".into() },
-            away: TeamRef { id: 12, name: "Tottenham \"Spurs\" Hotspur".into() },
+            home: TeamRef {
+                id: 11,
+                name: "Arsenal".into(),
+            },
+            away: TeamRef {
+                id: 12,
+                name: "Tottenham \"Spurs\" Hotspur".into(),
+            },
             venue: "Emirates, London".into(),
             referee: "M. Oliver".into(),
         })];
@@ -997,12 +1126,27 @@ mod tests {
                 side,
                 formation: formation.into(),
                 players: vec![
-                    Player { id: 1, name: "Čech".into(), position: "GK".into(), starter: true },
-                    Player { id: 9, name: "Giroud".into(), position: "ST".into(), starter: false },
+                    Player {
+                        id: 1,
+                        name: "Čech".into(),
+                        position: "GK".into(),
+                        starter: true,
+                    },
+                    Player {
+                        id: 9,
+                        name: "Giroud".into(),
+                        position: "ST".into(),
+                        starter: false,
+                    },
                 ],
             }));
         }
-        bodies.push(Body::Lineup(Lineup { version: 3, side: Side::Home, formation: "4-4-2".into(), players: vec![] }));
+        bodies.push(Body::Lineup(Lineup {
+            version: 3,
+            side: Side::Home,
+            formation: "4-4-2".into(),
+            players: vec![],
+        }));
         for (i, status) in [
             MatchStatus::Scheduled,
             MatchStatus::FirstHalf,
@@ -1015,30 +1159,81 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            bodies.push(Body::Status(Status { version: i as u64 + 1, status, clock_s: i as i32 * 1000 - 5 }));
+            bodies.push(Body::Status(Status {
+                version: i as u64 + 1,
+                status,
+                clock_s: i as i32 * 1000 - 5,
+            }));
         }
         let details = [
-            IncidentDetail::Goal { player: Some(9), own_goal: false, penalty: true },
-            IncidentDetail::Goal { player: None, own_goal: true, penalty: false },
+            IncidentDetail::Goal {
+                player: Some(9),
+                own_goal: false,
+                penalty: true,
+            },
+            IncidentDetail::Goal {
+                player: None,
+                own_goal: true,
+                penalty: false,
+            },
             IncidentDetail::Corner,
-            IncidentDetail::Card { player: Some(4), card: CardKind::Yellow },
-            IncidentDetail::Card { player: None, card: CardKind::SecondYellow },
-            IncidentDetail::Card { player: Some(5), card: CardKind::Red },
-            IncidentDetail::Shot { player: Some(9), on_target: true, xg: Some(F64(0.31)) },
-            IncidentDetail::Shot { player: None, on_target: false, xg: None },
-            IncidentDetail::Shot { player: Some(7), on_target: false, xg: Some(F64(f64::NAN)) },
+            IncidentDetail::Card {
+                player: Some(4),
+                card: CardKind::Yellow,
+            },
+            IncidentDetail::Card {
+                player: None,
+                card: CardKind::SecondYellow,
+            },
+            IncidentDetail::Card {
+                player: Some(5),
+                card: CardKind::Red,
+            },
+            IncidentDetail::Shot {
+                player: Some(9),
+                on_target: true,
+                xg: Some(F64(0.31)),
+            },
+            IncidentDetail::Shot {
+                player: None,
+                on_target: false,
+                xg: None,
+            },
+            IncidentDetail::Shot {
+                player: Some(7),
+                on_target: false,
+                xg: Some(F64(f64::NAN)),
+            },
             IncidentDetail::Foul { player: Some(3) },
             IncidentDetail::Foul { player: None },
             IncidentDetail::Attack,
             IncidentDetail::DangerousAttack,
             IncidentDetail::Possession { share: 57 },
-            IncidentDetail::Substitution { player_out: 9, player_in: 14 },
+            IncidentDetail::Substitution {
+                player_out: 9,
+                player_in: 14,
+            },
             IncidentDetail::PenaltyAwarded,
-            IncidentDetail::Var { decision: VarDecision::GoalConfirmed, reviews: 1 },
-            IncidentDetail::Var { decision: VarDecision::GoalOverturned, reviews: 1 },
-            IncidentDetail::Var { decision: VarDecision::PenaltyAwarded, reviews: 2 },
-            IncidentDetail::Var { decision: VarDecision::PenaltyOverturned, reviews: 2 },
-            IncidentDetail::Var { decision: VarDecision::RedCard, reviews: 3 },
+            IncidentDetail::Var {
+                decision: VarDecision::GoalConfirmed,
+                reviews: 1,
+            },
+            IncidentDetail::Var {
+                decision: VarDecision::GoalOverturned,
+                reviews: 1,
+            },
+            IncidentDetail::Var {
+                decision: VarDecision::PenaltyAwarded,
+                reviews: 2,
+            },
+            IncidentDetail::Var {
+                decision: VarDecision::PenaltyOverturned,
+                reviews: 2,
+            },
+            IncidentDetail::Var {
+                decision: VarDecision::RedCard,
+                reviews: 3,
+            },
         ];
         for (i, detail) in details.into_iter().enumerate() {
             bodies.push(Body::Incident(Incident {
@@ -1051,31 +1246,67 @@ mod tests {
             }));
         }
         let markets: [(MarketKind, Vec<Selection>); 9] = [
-            (MarketKind::MatchOdds, vec![Selection::Home, Selection::Draw, Selection::Away]),
-            (MarketKind::OverUnder { line: Line(10) }, vec![Selection::Over, Selection::Under]),
+            (
+                MarketKind::MatchOdds,
+                vec![Selection::Home, Selection::Draw, Selection::Away],
+            ),
+            (
+                MarketKind::OverUnder { line: Line(10) },
+                vec![Selection::Over, Selection::Under],
+            ),
             (MarketKind::Btts, vec![Selection::Yes, Selection::No]),
-            (MarketKind::NextGoal { goal: 2 }, vec![Selection::Home, Selection::NoGoal, Selection::Away]),
-            (MarketKind::DoubleChance, vec![Selection::HomeOrDraw, Selection::DrawOrAway, Selection::HomeOrAway]),
+            (
+                MarketKind::NextGoal { goal: 2 },
+                vec![Selection::Home, Selection::NoGoal, Selection::Away],
+            ),
+            (
+                MarketKind::DoubleChance,
+                vec![
+                    Selection::HomeOrDraw,
+                    Selection::DrawOrAway,
+                    Selection::HomeOrAway,
+                ],
+            ),
             (
                 MarketKind::CorrectScore,
                 vec![
                     Selection::Score { home: 0, away: 0 },
                     Selection::Score { home: 2, away: 1 },
-                    Selection::Score { home: 10, away: 255 },
+                    Selection::Score {
+                        home: 10,
+                        away: 255,
+                    },
                     Selection::AnyOther,
                 ],
             ),
-            (MarketKind::AsianHandicap { line: Line(-1) }, vec![Selection::Home, Selection::Away]),
-            (MarketKind::AsianHandicap { line: Line(6) }, vec![Selection::Home, Selection::Away]),
-            (MarketKind::CornersOverUnder { line: Line(38) }, vec![Selection::Over, Selection::Under]),
+            (
+                MarketKind::AsianHandicap { line: Line(-1) },
+                vec![Selection::Home, Selection::Away],
+            ),
+            (
+                MarketKind::AsianHandicap { line: Line(6) },
+                vec![Selection::Home, Selection::Away],
+            ),
+            (
+                MarketKind::CornersOverUnder { line: Line(38) },
+                vec![Selection::Over, Selection::Under],
+            ),
         ];
-        let statuses = [MarketStatus::Open, MarketStatus::Suspended, MarketStatus::Closed];
+        let statuses = [
+            MarketStatus::Open,
+            MarketStatus::Suspended,
+            MarketStatus::Closed,
+        ];
         for (i, (market, selections)) in markets.iter().enumerate() {
             bodies.push(Body::Market(Market {
                 version: i as u64 + 1,
                 market: *market,
                 status: statuses[i % 3],
-                phase: if i % 2 == 0 { Phase::Prematch } else { Phase::InPlay },
+                phase: if i % 2 == 0 {
+                    Phase::Prematch
+                } else {
+                    Phase::InPlay
+                },
                 selections: selections.clone(),
             }));
             for (j, selection) in selections.iter().enumerate() {
@@ -1116,15 +1347,24 @@ mod tests {
             full_time: Score { home: 2, away: 2 },
             corners: None,
         }));
-        bodies.push(Body::Abandonment(Abandonment { version: 1, reason: "floodlight failure".into() }));
+        bodies.push(Body::Abandonment(Abandonment {
+            version: 1,
+            reason: "floodlight failure".into(),
+        }));
 
-        let mut items: Vec<Payload> =
-            bodies.into_iter().enumerate().map(|(i, b)| rec(i, 42 + (i as u64 % 2), b)).collect();
+        let mut items: Vec<Payload> = bodies
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| rec(i, 42 + (i as u64 % 2), b))
+            .collect();
         // A negative event time, and a huge match id.
         items.push(Payload::Decoded(Record {
             ts: -5,
             match_id: u64::MAX,
-            body: Body::Abandonment(Abandonment { version: u64::MAX, reason: String::new() }),
+            body: Body::Abandonment(Abandonment {
+                version: u64::MAX,
+                reason: String::new(),
+            }),
         }));
         let garbage = [
             "not json at all",
@@ -1160,7 +1400,10 @@ mod tests {
     }
 
     fn read_all(path: &Path) -> Vec<Payload> {
-        read_feed(path).unwrap().collect::<Result<Vec<_>>>().unwrap()
+        read_feed(path)
+            .unwrap()
+            .collect::<Result<Vec<_>>>()
+            .unwrap()
     }
 
     #[test]
@@ -1170,11 +1413,22 @@ mod tests {
             assert!(T::parse_short(v.short()).is_some());
         }
         Side::BOTH.into_iter().for_each(check);
-        [MatchStatus::Scheduled, MatchStatus::FirstHalf, MatchStatus::HalfTime, MatchStatus::SecondHalf]
+        [
+            MatchStatus::Scheduled,
+            MatchStatus::FirstHalf,
+            MatchStatus::HalfTime,
+            MatchStatus::SecondHalf,
+        ]
+        .into_iter()
+        .chain([
+            MatchStatus::Finished,
+            MatchStatus::Abandoned,
+            MatchStatus::Postponed,
+        ])
+        .for_each(check);
+        [CardKind::Yellow, CardKind::SecondYellow, CardKind::Red]
             .into_iter()
-            .chain([MatchStatus::Finished, MatchStatus::Abandoned, MatchStatus::Postponed])
             .for_each(check);
-        [CardKind::Yellow, CardKind::SecondYellow, CardKind::Red].into_iter().for_each(check);
         [
             VarDecision::GoalConfirmed,
             VarDecision::GoalOverturned,
@@ -1184,10 +1438,20 @@ mod tests {
         ]
         .into_iter()
         .for_each(check);
-        [MarketStatus::Open, MarketStatus::Suspended, MarketStatus::Closed].into_iter().for_each(check);
+        [
+            MarketStatus::Open,
+            MarketStatus::Suspended,
+            MarketStatus::Closed,
+        ]
+        .into_iter()
+        .for_each(check);
         [Phase::Prematch, Phase::InPlay].into_iter().for_each(check);
         for item in sample_items() {
-            if let Payload::Decoded(Record { body: Body::Odds(o), .. }) = item {
+            if let Payload::Decoded(Record {
+                body: Body::Odds(o),
+                ..
+            }) = item
+            {
                 let short = selection_short(o.selection);
                 assert_eq!(parse_selection(&short), Some(o.selection));
                 if !matches!(o.selection, Selection::Score { .. }) {
@@ -1216,10 +1480,15 @@ mod tests {
             assert_eq!(back, as_lines(&items), "{name}");
             // The lines parse back into the same records.
             for (orig, line) in items.iter().zip(&back) {
-                let (Payload::Decoded(r), Payload::Line(l)) = (orig, line) else { continue };
+                let (Payload::Decoded(r), Payload::Line(l)) = (orig, line) else {
+                    continue;
+                };
                 assert_eq!(&wire::parse_json_line(l).unwrap(), r);
             }
-            assert_eq!(feed_len_hint(&path), Some(std::fs::metadata(&path).unwrap().len()));
+            assert_eq!(
+                feed_len_hint(&path),
+                Some(std::fs::metadata(&path).unwrap().len())
+            );
             let mut reader = read_feed(&path).unwrap();
             reader.by_ref().for_each(drop);
             assert_eq!(reader.progress(), feed_len_hint(&path).unwrap());
@@ -1240,7 +1509,10 @@ mod tests {
         let n = ROW_GROUP_ROWS + 2 * BATCH_ROWS + 17;
         let items: Vec<Payload> = (0..n)
             .map(|i| match &base[i % base.len()] {
-                Payload::Decoded(r) => Payload::Decoded(Record { ts: r.ts + i as i64, ..r.clone() }),
+                Payload::Decoded(r) => Payload::Decoded(Record {
+                    ts: r.ts + i as i64,
+                    ..r.clone()
+                }),
                 line => line.clone(),
             })
             .collect();
@@ -1269,7 +1541,10 @@ mod tests {
         let from_parquet = read_all(&parquet);
         assert_eq!(from_parquet, from_jsonl);
         // Every record went into typed columns; only the garbage is raw.
-        let raw = from_parquet.iter().filter(|p| matches!(p, Payload::Line(_))).count();
+        let raw = from_parquet
+            .iter()
+            .filter(|p| matches!(p, Payload::Line(_)))
+            .count();
         assert_eq!(raw, 5);
         // NaN / inf prices and xG survive the JSON text: the typed items are the original ones.
         assert_eq!(from_parquet, items);
@@ -1290,7 +1565,10 @@ mod tests {
         // convert_feed does the same.
         let parquet2 = dir.path().join("d.parquet");
         assert_eq!(convert_feed(&jsonl, &parquet2).unwrap(), items.len() as u64);
-        assert_eq!(std::fs::read(&parquet2).unwrap(), std::fs::read(&parquet).unwrap());
+        assert_eq!(
+            std::fs::read(&parquet2).unwrap(),
+            std::fs::read(&parquet).unwrap()
+        );
         let jsonl2 = dir.path().join("e.jsonl");
         convert_feed(&parquet2, &jsonl2).unwrap();
         assert_eq!(std::fs::read_to_string(&jsonl2).unwrap(), original_text);
@@ -1339,16 +1617,32 @@ mod tests {
         }
         // The on-disk Parquet schema is typed too (not just the embedded Arrow schema).
         let parquet_schema = builder.parquet_schema();
-        let col = |name: &str| parquet_schema.columns().iter().find(|c| c.name() == name).unwrap().clone();
+        let col = |name: &str| {
+            parquet_schema
+                .columns()
+                .iter()
+                .find(|c| c.name() == name)
+                .unwrap()
+                .clone()
+        };
         assert_eq!(col("ts").physical_type(), parquet::basic::Type::INT64);
         assert_eq!(col("price").physical_type(), parquet::basic::Type::DOUBLE);
-        assert_eq!(col("own_goal").physical_type(), parquet::basic::Type::BOOLEAN);
-        assert_eq!(col("kind").physical_type(), parquet::basic::Type::BYTE_ARRAY);
+        assert_eq!(
+            col("own_goal").physical_type(),
+            parquet::basic::Type::BOOLEAN
+        );
+        assert_eq!(
+            col("kind").physical_type(),
+            parquet::basic::Type::BYTE_ARRAY
+        );
 
         // Values as a SQL user sees them.
         let rows = crate::table::read_table_json(&path).unwrap();
         assert_eq!(rows.len(), items.len());
-        let odds = rows.iter().find(|r| r["kind"] == "odds" && r["market"] == "over_under").unwrap();
+        let odds = rows
+            .iter()
+            .find(|r| r["kind"] == "odds" && r["market"] == "over_under")
+            .unwrap();
         assert_eq!(odds["line"], 2.5);
         assert_eq!(odds["selection"], "over");
         assert_eq!(odds["raw"], serde_json::Value::Null);
@@ -1359,7 +1653,12 @@ mod tests {
         assert_eq!(raw["ts"], serde_json::Value::Null);
         let lineup = rows.iter().find(|r| r["kind"] == "lineup").unwrap();
         assert_eq!(lineup["formation"], "4-2-3-1");
-        assert!(lineup["players_json"].as_str().unwrap().starts_with(r#"[{"id":1,"name":"Čech""#));
+        assert!(
+            lineup["players_json"]
+                .as_str()
+                .unwrap()
+                .starts_with(r#"[{"id":1,"name":"Čech""#)
+        );
     }
 
     #[test]
@@ -1367,22 +1666,37 @@ mod tests {
         let items = sample_items();
         let dir = tempfile::tempdir().unwrap();
         for ext in ["jsonl", "jsonl.gz", "parquet"] {
-            let (a, b) = (dir.path().join(format!("a.{ext}")), dir.path().join(format!("b.{ext}")));
+            let (a, b) = (
+                dir.path().join(format!("a.{ext}")),
+                dir.path().join(format!("b.{ext}")),
+            );
             write_all(&a, &items);
             write_all(&b, &items);
-            assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "{ext}");
+            assert_eq!(
+                std::fs::read(&a).unwrap(),
+                std::fs::read(&b).unwrap(),
+                "{ext}"
+            );
         }
     }
 
     #[test]
     fn unknown_extension_is_a_clear_error() {
         for name in ["feed.csv", "feed.json", "feed.gz", "feed"] {
-            let err = FeedFormat::from_path(Path::new(name)).unwrap_err().to_string();
-            assert!(err.contains(name) && err.contains(".jsonl.gz") && err.contains(".parquet"), "{err}");
+            let err = FeedFormat::from_path(Path::new(name))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(name) && err.contains(".jsonl.gz") && err.contains(".parquet"),
+                "{err}"
+            );
             assert!(FeedWriter::create(Path::new(name)).is_err());
             assert!(read_feed(Path::new(name)).is_err());
         }
-        assert_eq!(FeedFormat::from_path(Path::new("/x/Feed.JSONL.GZ")).unwrap(), FeedFormat::JsonlGz);
+        assert_eq!(
+            FeedFormat::from_path(Path::new("/x/Feed.JSONL.GZ")).unwrap(),
+            FeedFormat::JsonlGz
+        );
         assert_eq!(feed_len_hint(Path::new("missing.jsonl")), None);
     }
 
@@ -1410,13 +1724,19 @@ mod tests {
 
         // Concatenated gzip members read as one feed.
         let gz = dir.path().join("multi.jsonl.gz");
-        let (p1, p2) = (dir.path().join("p1.jsonl.gz"), dir.path().join("p2.jsonl.gz"));
+        let (p1, p2) = (
+            dir.path().join("p1.jsonl.gz"),
+            dir.path().join("p2.jsonl.gz"),
+        );
         write_all(&p1, &[Payload::Line("one".into())]);
         write_all(&p2, &[Payload::Line("two".into())]);
         let mut cat = std::fs::read(&p1).unwrap();
         cat.extend(std::fs::read(&p2).unwrap());
         std::fs::write(&gz, cat).unwrap();
-        assert_eq!(read_all(&gz), vec![Payload::Line("one".into()), Payload::Line("two".into())]);
+        assert_eq!(
+            read_all(&gz),
+            vec![Payload::Line("one".into()), Payload::Line("two".into())]
+        );
     }
 
     #[test]
@@ -1439,8 +1759,20 @@ mod tests {
         let batch = RecordBatch::try_new(
             schema.clone(),
             vec![
-                Arc::new(Int64Array::from(vec![Some(5), Some(6), Some(7), Some(8), None])),
-                Arc::new(UInt64Array::from(vec![Some(1), Some(1), Some(1), Some(1), Some(1)])),
+                Arc::new(Int64Array::from(vec![
+                    Some(5),
+                    Some(6),
+                    Some(7),
+                    Some(8),
+                    None,
+                ])),
+                Arc::new(UInt64Array::from(vec![
+                    Some(1),
+                    Some(1),
+                    Some(1),
+                    Some(1),
+                    Some(1),
+                ])),
                 Arc::new(arrow_array::LargeStringArray::from(vec![
                     Some("weather"),
                     Some("odds"),
@@ -1449,11 +1781,41 @@ mod tests {
                     Some("abandonment"),
                 ])),
                 Arc::new(UInt64Array::from(vec![Some(1); 5])),
-                Arc::new(StringArray::from(vec![None, Some("over_under"), Some("over_under"), None, None])),
-                Arc::new(Float64Array::from(vec![None, Some(2.3), Some(2.5), None, None])),
-                Arc::new(StringArray::from(vec![None, Some("over"), Some("over"), None, None])),
-                Arc::new(Float64Array::from(vec![None, Some(1.9), Some(f64::NAN), None, None])),
-                Arc::new(StringArray::from(vec![None, None, None, Some("storm"), Some("storm")])),
+                Arc::new(StringArray::from(vec![
+                    None,
+                    Some("over_under"),
+                    Some("over_under"),
+                    None,
+                    None,
+                ])),
+                Arc::new(Float64Array::from(vec![
+                    None,
+                    Some(2.3),
+                    Some(2.5),
+                    None,
+                    None,
+                ])),
+                Arc::new(StringArray::from(vec![
+                    None,
+                    Some("over"),
+                    Some("over"),
+                    None,
+                    None,
+                ])),
+                Arc::new(Float64Array::from(vec![
+                    None,
+                    Some(1.9),
+                    Some(f64::NAN),
+                    None,
+                    None,
+                ])),
+                Arc::new(StringArray::from(vec![
+                    None,
+                    None,
+                    None,
+                    Some("storm"),
+                    Some("storm"),
+                ])),
             ],
         )
         .unwrap();
@@ -1463,25 +1825,50 @@ mod tests {
 
         let back = read_all(&path);
         assert_eq!(back.len(), 5);
-        let Payload::Line(weather) = &back[0] else { panic!("{:?}", back[0]) };
-        assert_eq!(weather, r#"{"ts":5,"match":1,"kind":"weather","version":1}"#);
-        assert_eq!(wire::parse_json_line(weather).unwrap_err().reason, RejectReason::UnknownKind);
+        let Payload::Line(weather) = &back[0] else {
+            panic!("{:?}", back[0])
+        };
+        assert_eq!(
+            weather,
+            r#"{"ts":5,"match":1,"kind":"weather","version":1}"#
+        );
+        assert_eq!(
+            wire::parse_json_line(weather).unwrap_err().reason,
+            RejectReason::UnknownKind
+        );
         assert_eq!(wire::peek_ts(weather), Some(5));
-        let Payload::Line(bad_line) = &back[1] else { panic!("{:?}", back[1]) };
-        assert_eq!(wire::parse_json_line(bad_line).unwrap_err().reason, RejectReason::Malformed);
-        let Payload::Decoded(nan_odds) = &back[2] else { panic!("{:?}", back[2]) };
-        let Body::Odds(o) = &nan_odds.body else { panic!() };
+        let Payload::Line(bad_line) = &back[1] else {
+            panic!("{:?}", back[1])
+        };
+        assert_eq!(
+            wire::parse_json_line(bad_line).unwrap_err().reason,
+            RejectReason::Malformed
+        );
+        let Payload::Decoded(nan_odds) = &back[2] else {
+            panic!("{:?}", back[2])
+        };
+        let Body::Odds(o) = &nan_odds.body else {
+            panic!()
+        };
         assert!(o.price.0.is_nan() && o.market == MarketKind::OverUnder { line: Line(10) });
         assert_eq!(
             back[3],
             Payload::Decoded(Record {
                 ts: 8,
                 match_id: 1,
-                body: Body::Abandonment(Abandonment { version: 1, reason: "storm".into() })
+                body: Body::Abandonment(Abandonment {
+                    version: 1,
+                    reason: "storm".into()
+                })
             })
         );
-        let Payload::Line(no_ts) = &back[4] else { panic!("{:?}", back[4]) };
-        assert_eq!(wire::parse_json_line(no_ts).unwrap_err().reason, RejectReason::Malformed);
+        let Payload::Line(no_ts) = &back[4] else {
+            panic!("{:?}", back[4])
+        };
+        assert_eq!(
+            wire::parse_json_line(no_ts).unwrap_err().reason,
+            RejectReason::Malformed
+        );
     }
 
     #[test]

@@ -33,28 +33,29 @@ use anyhow::{Context, Result};
 use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
 use timely::container::CapacityContainerBuilder;
+use timely::dataflow::StreamVec;
 use timely::dataflow::operators::core::UnorderedInput;
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::{Exchange, Inspect, Probe};
-use timely::dataflow::StreamVec;
 
-use oddsflow_dataflows::aggregates::{aggregates, PlayerMatchStats, PlayerTotals, TeamMatchStats};
-use oddsflow_dataflows::ingest::{ingest, MatchState, Payload, Sequenced};
+use oddsflow_dataflows::Time;
+use oddsflow_dataflows::aggregates::{PlayerMatchStats, PlayerTotals, TeamMatchStats, aggregates};
+use oddsflow_dataflows::ingest::{MatchState, Payload, Sequenced, ingest};
 use oddsflow_dataflows::model::{Body, MatchId, PlayerId, Side, TeamId};
 use oddsflow_dataflows::ratings::{LeagueAverages, RatingConfig, TeamRating};
 use oddsflow_dataflows::reject::DeadLetter;
 use oddsflow_dataflows::wire::peek_ts;
-use oddsflow_dataflows::Time;
 use oddsflow_operators::Ignored;
 
-use crate::table::{write_json_lines, ChangeTable};
+use crate::table::{ChangeTable, write_json_lines};
 
 /// One change of an output collection: data, time, diff.
 pub type Change<D> = (D, Time, i64);
 
 /// Where a worker reads the feed from. Every worker opens its own reader over the whole feed.
-pub type FeedOpener = Arc<dyn Fn() -> Result<Box<dyn Iterator<Item = Result<Payload>>>> + Send + Sync>;
+pub type FeedOpener =
+    Arc<dyn Fn() -> Result<Box<dyn Iterator<Item = Result<Payload>>>> + Send + Sync>;
 
 /// A feed file (`.jsonl`, `.jsonl.gz`, `.parquet`).
 pub fn file_feed(path: &Path) -> FeedOpener {
@@ -70,7 +71,10 @@ pub fn memory_feed(items: Vec<Payload>) -> FeedOpener {
     let items = Arc::new(items);
     Arc::new(move || {
         let items = items.clone();
-        Ok(Box::new((0..items.len()).map(move |i| Ok(items[i].clone()))) as Box<dyn Iterator<Item = Result<Payload>>>)
+        Ok(
+            Box::new((0..items.len()).map(move |i| Ok(items[i].clone())))
+                as Box<dyn Iterator<Item = Result<Payload>>>,
+        )
     })
 }
 
@@ -87,7 +91,12 @@ pub struct ReplayConfig {
 
 impl Default for ReplayConfig {
     fn default() -> Self {
-        ReplayConfig { granularity_ms: 1_000, lateness_ms: 30_000, ratings: RatingConfig::default(), progress: true }
+        ReplayConfig {
+            granularity_ms: 1_000,
+            lateness_ms: 30_000,
+            ratings: RatingConfig::default(),
+            progress: true,
+        }
     }
 }
 
@@ -153,7 +162,10 @@ where
     D: timely::ExchangeData + Clone,
 {
     let sink = sink.clone();
-    c.inner.exchange(|_| 0).inspect(move |x| sink.borrow_mut().push(x.clone())).probe_with(probe);
+    c.inner
+        .exchange(|_| 0)
+        .inspect(move |x| sink.borrow_mut().push(x.clone()))
+        .probe_with(probe);
 }
 
 fn gather_stream<'s, D, F>(s: StreamVec<'s, Time, D>, probe: &ProbeHandle<Time>, mut f: F)
@@ -184,7 +196,11 @@ fn rounded(ts: i64, granularity: u64) -> Time {
 
 /// Replays a feed on the timely configuration `timely`. Returns the outputs on the process that
 /// hosts worker 0, `None` on the others.
-pub fn replay(feed: FeedOpener, cfg: &ReplayConfig, timely: timely::Config) -> Result<Option<(Outputs, RunStats)>> {
+pub fn replay(
+    feed: FeedOpener,
+    cfg: &ReplayConfig,
+    timely: timely::Config,
+) -> Result<Option<(Outputs, RunStats)>> {
     let cfg = cfg.clone();
     let guards = timely::execute(timely, move |worker| run_worker(worker, &feed, &cfg))
         .map_err(|e| anyhow::anyhow!("starting timely: {e}"))?;
@@ -209,7 +225,8 @@ fn run_worker(
     let probe = ProbeHandle::new();
     let ratings = cfg.ratings.clone();
     let (mut handle, mut cap) = worker.dataflow::<Time, _, _>(|scope| {
-        let ((handle, cap), items) = scope.new_unordered_input::<CapacityContainerBuilder<Vec<Sequenced>>>();
+        let ((handle, cap), items) =
+            scope.new_unordered_input::<CapacityContainerBuilder<Vec<Sequenced>>>();
         let ingested = ingest(items);
         let state = MatchState::split(&ingested.state);
         let agg = aggregates(&state, &ratings);
@@ -219,11 +236,15 @@ fn run_worker(
         gather(agg.team_ratings, &g.team_ratings, &probe);
         gather(agg.league_averages, &g.league_averages, &probe);
         let dl = g.dead_letters.clone();
-        gather_stream(ingested.dead_letters, &probe, move |d| dl.borrow_mut().push(d.clone()));
+        gather_stream(ingested.dead_letters, &probe, move |d| {
+            dl.borrow_mut().push(d.clone())
+        });
         let ok = g.records_ok.clone();
         let matches = g.matches.clone();
         // One small message per valid record to worker 0: the match id of fixtures, else none.
-        let valid = ingested.valid.map(|r| matches!(r.body, Body::Fixture(_)).then_some(r.match_id));
+        let valid = ingested
+            .valid
+            .map(|r| matches!(r.body, Body::Fixture(_)).then_some(r.match_id));
         gather_stream(valid, &probe, move |m: &Option<MatchId>| {
             *ok.borrow_mut() += 1;
             if let Some(m) = m {
@@ -231,21 +252,27 @@ fn run_worker(
             }
         });
         let ign = g.ignored.clone();
-        gather_stream(ingested.ignored.map(|(_, _, why)| why), &probe, move |why: &Ignored| {
-            let mut c = ign.borrow_mut();
-            match why {
-                Ignored::Duplicate => c.0 += 1,
-                Ignored::Stale => c.1 += 1,
-            }
-        });
+        gather_stream(
+            ingested.ignored.map(|(_, _, why)| why),
+            &probe,
+            move |why: &Ignored| {
+                let mut c = ign.borrow_mut();
+                match why {
+                    Ignored::Duplicate => c.0 += 1,
+                    Ignored::Stale => c.1 += 1,
+                }
+            },
+        );
         (handle, cap)
     });
 
     let bar = (index == 0 && cfg.progress && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {human_pos} records  {per_sec}  {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} {human_pos} records  {per_sec}  {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
         );
         bar
     });
@@ -255,22 +282,28 @@ fn run_worker(
     let mut frontier: Time = 0;
     let (mut records_in, mut late) = (0u64, 0u64);
     let mut pending: Vec<(Time, Sequenced)> = Vec::new();
-    let flush = |pending: &mut Vec<(Time, Sequenced)>, handle: &mut timely::dataflow::operators::core::unordered_input::UnorderedHandle<Time, CapacityContainerBuilder<Vec<Sequenced>>>, cap: &timely::dataflow::operators::ActivateCapability<Time>| {
-        if pending.is_empty() {
-            return;
-        }
-        pending.sort_by_key(|(t, _)| *t);
-        let mut session_handle = handle.activate();
-        let mut it = pending.drain(..).peekable();
-        while let Some((t, item)) = it.next() {
-            let c = cap.delayed(&t);
-            let mut session = session_handle.session(&c);
-            session.give(item);
-            while let Some((_, item)) = it.next_if(|(t2, _)| *t2 == t) {
-                session.give(item);
+    let flush =
+        |pending: &mut Vec<(Time, Sequenced)>,
+         handle: &mut timely::dataflow::operators::core::unordered_input::UnorderedHandle<
+            Time,
+            CapacityContainerBuilder<Vec<Sequenced>>,
+        >,
+         cap: &timely::dataflow::operators::ActivateCapability<Time>| {
+            if pending.is_empty() {
+                return;
             }
-        }
-    };
+            pending.sort_by_key(|(t, _)| *t);
+            let mut session_handle = handle.activate();
+            let mut it = pending.drain(..).peekable();
+            while let Some((t, item)) = it.next() {
+                let c = cap.delayed(&t);
+                let mut session = session_handle.session(&c);
+                session.give(item);
+                while let Some((_, item)) = it.next_if(|(t2, _)| *t2 == t) {
+                    session.give(item);
+                }
+            }
+        };
 
     let items = feed().context("opening the feed")?;
     for (seq, item) in items.enumerate() {
@@ -334,7 +367,9 @@ fn run_worker(
     dead_letters.sort();
     let mut rejected_by_reason = BTreeMap::new();
     for d in &dead_letters {
-        *rejected_by_reason.entry(d.reason.as_str().to_string()).or_insert(0) += 1;
+        *rejected_by_reason
+            .entry(d.reason.as_str().to_string())
+            .or_insert(0) += 1;
     }
     let (duplicates, stale) = *g.ignored.borrow();
     let summary = Summary {
@@ -356,19 +391,30 @@ fn run_worker(
         dead_letters,
         summary,
     };
-    let stats = RunStats { workers: peers, elapsed_s: elapsed, records_per_s: records_in as f64 / elapsed.max(1e-9) };
+    let stats = RunStats {
+        workers: peers,
+        elapsed_s: elapsed,
+        records_per_s: records_in as f64 / elapsed.max(1e-9),
+    };
     Ok(Some((outputs, stats)))
 }
 
 /// The output tables by name, each written as `<name>.parquet`.
-pub const TABLES: [&str; 5] = ["team_match_stats", "player_match_stats", "player_totals", "team_ratings", "league_averages"];
+pub const TABLES: [&str; 5] = [
+    "team_match_stats",
+    "player_match_stats",
+    "player_totals",
+    "team_ratings",
+    "league_averages",
+];
 
 fn write_changes<D: Serialize>(path: PathBuf, rows: &[Change<D>]) -> Result<()> {
     let mut t = ChangeTable::create(&path)?;
     for (d, time, diff) in rows {
         t.push(d, *time, *diff)?;
     }
-    t.finish().with_context(|| format!("writing {}", path.display()))?;
+    t.finish()
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -377,10 +423,16 @@ fn write_changes<D: Serialize>(path: PathBuf, rows: &[Change<D>]) -> Result<()> 
 pub fn write_outputs(dir: &Path, outputs: &Outputs, stats: &RunStats) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     write_changes(dir.join("team_match_stats.parquet"), &outputs.team_match)?;
-    write_changes(dir.join("player_match_stats.parquet"), &outputs.player_match)?;
+    write_changes(
+        dir.join("player_match_stats.parquet"),
+        &outputs.player_match,
+    )?;
     write_changes(dir.join("player_totals.parquet"), &outputs.player_totals)?;
     write_changes(dir.join("team_ratings.parquet"), &outputs.team_ratings)?;
-    write_changes(dir.join("league_averages.parquet"), &outputs.league_averages)?;
+    write_changes(
+        dir.join("league_averages.parquet"),
+        &outputs.league_averages,
+    )?;
     write_json_lines(&dir.join("dead_letter.jsonl"), outputs.dead_letters.iter())?;
     #[derive(Serialize)]
     struct SummaryFile<'a> {
@@ -388,7 +440,10 @@ pub fn write_outputs(dir: &Path, outputs: &Outputs, stats: &RunStats) -> Result<
         summary: &'a Summary,
         run: &'a RunStats,
     }
-    let text = serde_json::to_string_pretty(&SummaryFile { summary: &outputs.summary, run: stats })?;
+    let text = serde_json::to_string_pretty(&SummaryFile {
+        summary: &outputs.summary,
+        run: stats,
+    })?;
     std::fs::write(dir.join("summary.json"), text + "\n").context("writing summary.json")?;
     Ok(())
 }

@@ -44,10 +44,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
-use arrow_array::builder::{BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, UInt64Builder};
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, UInt64Builder,
+};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -78,7 +81,8 @@ pub(crate) fn parquet_props() -> WriterProperties {
 /// Creates `path` (and its parent directories) for writing.
 pub(crate) fn create_file(path: &Path) -> Result<BufWriter<File>> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating directory {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating directory {}", dir.display()))?;
     }
     let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
     Ok(BufWriter::with_capacity(1 << 16, file))
@@ -204,8 +208,11 @@ impl<D: Serialize> ChangeTable<D> {
     /// Appends the row `(data, time, diff)`.
     pub fn push(&mut self, data: &D, time: u64, diff: i64) -> Result<()> {
         self.scratch.clear();
-        data.serialize(Flat { path: String::new(), out: &mut self.scratch })
-            .map_err(|e| anyhow!("flattening a row for {}: {e}", self.path.display()))?;
+        data.serialize(Flat {
+            path: String::new(),
+            out: &mut self.scratch,
+        })
+        .map_err(|e| anyhow!("flattening a row for {}: {e}", self.path.display()))?;
         let mut cells = Vec::with_capacity(self.scratch.len());
         for (name, cell) in self.scratch.drain(..) {
             let name = match name.as_str() {
@@ -217,7 +224,10 @@ impl<D: Serialize> ChangeTable<D> {
                 Some(&i) => i,
                 None => {
                     let i = u32::try_from(self.columns.len()).context("too many columns")?;
-                    self.columns.push(ColumnStats { name: name.clone(), ..Default::default() });
+                    self.columns.push(ColumnStats {
+                        name: name.clone(),
+                        ..Default::default()
+                    });
                     self.by_name.insert(name, i);
                     i
                 }
@@ -237,7 +247,13 @@ impl<D: Serialize> ChangeTable<D> {
 
     /// Writes the file and returns the number of rows.
     pub fn finish(self) -> Result<u64> {
-        let ChangeTable { path, out, columns, rows, .. } = self;
+        let ChangeTable {
+            path,
+            out,
+            columns,
+            rows,
+            ..
+        } = self;
         let ctx = || format!("writing change table {}", path.display());
 
         // Output columns: drop all-null columns that only stand for the `None` of an
@@ -247,14 +263,21 @@ impl<D: Serialize> ChangeTable<D> {
             let prefix = format!("{}.", p.name);
             p.is_all_null() && columns.iter().any(|o| o.name.starts_with(&prefix))
         };
-        let placeholders: Vec<usize> = (0..columns.len()).filter(|&i| is_placeholder(&columns[i])).collect();
+        let placeholders: Vec<usize> = (0..columns.len())
+            .filter(|&i| is_placeholder(&columns[i]))
+            .collect();
         let mut keep: Vec<(usize, usize)> = (0..columns.len())
             .filter(|i| !placeholders.contains(i))
             .map(|i| {
                 let anchor = placeholders
                     .iter()
                     .copied()
-                    .filter(|&p| p < i && columns[i].name.starts_with(&format!("{}.", columns[p].name)))
+                    .filter(|&p| {
+                        p < i
+                            && columns[i]
+                                .name
+                                .starts_with(&format!("{}.", columns[p].name))
+                    })
                     .min()
                     .unwrap_or(i);
                 (anchor, i)
@@ -262,17 +285,22 @@ impl<D: Serialize> ChangeTable<D> {
             .collect();
         keep.sort_unstable();
         let keep: Vec<usize> = keep.into_iter().map(|(_, i)| i).collect();
-        let mut fields: Vec<Field> =
-            keep.iter().map(|&i| Field::new(&columns[i].name, columns[i].data_type(), true)).collect();
+        let mut fields: Vec<Field> = keep
+            .iter()
+            .map(|&i| Field::new(&columns[i].name, columns[i].data_type(), true))
+            .collect();
         fields.push(Field::new("time", DataType::UInt64, false));
         fields.push(Field::new("diff", DataType::Int64, false));
         let schema: SchemaRef = Arc::new(Schema::new(fields));
 
-        let mut writer = ArrowWriter::try_new(out, schema.clone(), Some(parquet_props())).with_context(ctx)?;
+        let mut writer =
+            ArrowWriter::try_new(out, schema.clone(), Some(parquet_props())).with_context(ctx)?;
         let mut dense: Vec<Option<&Cell>> = vec![None; columns.len()];
         for chunk in rows.chunks(BATCH_ROWS) {
-            let mut builders: Vec<ColumnBuilder> =
-                keep.iter().map(|&i| ColumnBuilder::new(&columns[i].data_type(), chunk.len())).collect();
+            let mut builders: Vec<ColumnBuilder> = keep
+                .iter()
+                .map(|&i| ColumnBuilder::new(&columns[i].data_type(), chunk.len()))
+                .collect();
             let mut times = UInt64Builder::with_capacity(chunk.len());
             let mut diffs = Int64Builder::with_capacity(chunk.len());
             for row in chunk {
@@ -286,7 +314,8 @@ impl<D: Serialize> ChangeTable<D> {
                 times.append_value(row.time);
                 diffs.append_value(row.diff);
             }
-            let mut arrays: Vec<ArrayRef> = builders.into_iter().map(ColumnBuilder::finish).collect();
+            let mut arrays: Vec<ArrayRef> =
+                builders.into_iter().map(ColumnBuilder::finish).collect();
             arrays.push(Arc::new(times.finish()));
             arrays.push(Arc::new(diffs.finish()));
             let batch = RecordBatch::try_new(schema.clone(), arrays).with_context(ctx)?;
@@ -378,7 +407,11 @@ impl ser::Error for FlatError {
 }
 
 fn join(path: &str, name: &str) -> String {
-    if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") }
+    if path.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{path}.{name}")
+    }
 }
 
 fn json<T: Serialize + ?Sized>(v: &T) -> Result<Value, FlatError> {
@@ -418,11 +451,20 @@ struct FlatCompound<'a> {
 
 impl<'a> FlatCompound<'a> {
     fn new(path: String, out: &'a mut Vec<(String, Cell)>) -> Self {
-        FlatCompound { path, out, index: 0, entries: Vec::new(), key: None }
+        FlatCompound {
+            path,
+            out,
+            index: 0,
+            entries: Vec::new(),
+            key: None,
+        }
     }
     fn element<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> Result<(), FlatError> {
         let path = join(&self.path, name);
-        value.serialize(Flat { path, out: self.out })
+        value.serialize(Flat {
+            path,
+            out: self.out,
+        })
     }
     fn next_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), FlatError> {
         let name = self.index.to_string();
@@ -456,7 +498,11 @@ impl ser::SerializeTupleStruct for FlatCompound<'_> {
 impl ser::SerializeStruct for FlatCompound<'_> {
     type Ok = ();
     type Error = FlatError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), FlatError> {
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), FlatError> {
         self.element(key, value)
     }
     fn end(self) -> Result<(), FlatError> {
@@ -472,9 +518,15 @@ impl ser::SerializeMap for FlatCompound<'_> {
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), FlatError> {
-        let key = self.key.take().ok_or_else(|| FlatError("map value without a key".into()))?;
+        let key = self
+            .key
+            .take()
+            .ok_or_else(|| FlatError("map value without a key".into()))?;
         let mut cells = Vec::new();
-        value.serialize(Flat { path: join(&self.path, &key), out: &mut cells })?;
+        value.serialize(Flat {
+            path: join(&self.path, &key),
+            out: &mut cells,
+        })?;
         self.entries.push((key, cells));
         Ok(())
     }
@@ -499,7 +551,14 @@ struct JsonText<'a> {
 
 impl<'a> JsonText<'a> {
     fn new(path: String, out: &'a mut Vec<(String, Cell)>, variant: Option<&'static str>) -> Self {
-        JsonText { path, out, variant, items: Vec::new(), fields: serde_json::Map::new(), key: None }
+        JsonText {
+            path,
+            out,
+            variant,
+            items: Vec::new(),
+            fields: serde_json::Map::new(),
+            key: None,
+        }
     }
     fn finish(self, value: Value) -> Result<(), FlatError> {
         let value = match self.variant {
@@ -544,7 +603,11 @@ impl ser::SerializeTupleVariant for JsonText<'_> {
 impl ser::SerializeStructVariant for JsonText<'_> {
     type Ok = ();
     type Error = FlatError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), FlatError> {
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), FlatError> {
         self.fields.insert(key.to_owned(), json(value)?);
         Ok(())
     }
@@ -563,7 +626,10 @@ impl ser::SerializeMap for JsonText<'_> {
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), FlatError> {
-        let key = self.key.take().ok_or_else(|| FlatError("map value without a key".into()))?;
+        let key = self
+            .key
+            .take()
+            .ok_or_else(|| FlatError("map value without a key".into()))?;
         self.fields.insert(key, json(value)?);
         Ok(())
     }
@@ -659,10 +725,19 @@ impl<'a> ser::Serializer for Flat<'a> {
     fn serialize_unit_struct(self, _name: &'static str) -> Result<(), FlatError> {
         self.cell(Cell::Null)
     }
-    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<(), FlatError> {
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), FlatError> {
         self.cell(Cell::Str(variant.to_owned()))
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<(), FlatError> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), FlatError> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -681,7 +756,11 @@ impl<'a> ser::Serializer for Flat<'a> {
     fn serialize_tuple(self, _len: usize) -> Result<FlatCompound<'a>, FlatError> {
         Ok(FlatCompound::new(self.path, self.out))
     }
-    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<FlatCompound<'a>, FlatError> {
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<FlatCompound<'a>, FlatError> {
         Ok(FlatCompound::new(self.path, self.out))
     }
     fn serialize_tuple_variant(
@@ -696,7 +775,11 @@ impl<'a> ser::Serializer for Flat<'a> {
     fn serialize_map(self, _len: Option<usize>) -> Result<FlatCompound<'a>, FlatError> {
         Ok(FlatCompound::new(self.path, self.out))
     }
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<FlatCompound<'a>, FlatError> {
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<FlatCompound<'a>, FlatError> {
         Ok(FlatCompound::new(self.path, self.out))
     }
     fn serialize_struct_variant(
@@ -718,14 +801,26 @@ impl<'a> ser::Serializer for Flat<'a> {
 type ColumnReader<'a, T> = &'a dyn Fn(&dyn Array) -> Option<Vec<Option<T>>>;
 
 fn undictionary<T: Clone>(a: &dyn Array, inner: ColumnReader<'_, T>) -> Option<Vec<Option<T>>> {
-    let Some(d) = a.as_any_dictionary_opt() else { return inner(a) };
+    let Some(d) = a.as_any_dictionary_opt() else {
+        return inner(a);
+    };
     let values = inner(d.values().as_ref())?;
     if values.is_empty() {
         return Some(vec![None; a.len()]);
     }
     let keys = d.normalized_keys();
     let key_array = d.keys();
-    Some((0..a.len()).map(|i| if key_array.is_null(i) { None } else { values[keys[i]].clone() }).collect())
+    Some(
+        (0..a.len())
+            .map(|i| {
+                if key_array.is_null(i) {
+                    None
+                } else {
+                    values[keys[i]].clone()
+                }
+            })
+            .collect(),
+    )
 }
 
 /// An integer column of any width (or an all-null column) as `i128` values.
@@ -733,7 +828,10 @@ pub(crate) fn int_values(a: &dyn Array) -> Option<Vec<Option<i128>>> {
     undictionary(a, &|a| {
         macro_rules! prim {
             ($t:ty) => {
-                a.as_primitive::<$t>().iter().map(|v| v.map(i128::from)).collect()
+                a.as_primitive::<$t>()
+                    .iter()
+                    .map(|v| v.map(i128::from))
+                    .collect()
             };
         }
         Some(match a.data_type() {
@@ -755,7 +853,12 @@ pub(crate) fn int_values(a: &dyn Array) -> Option<Vec<Option<i128>>> {
 pub(crate) fn float_values(a: &dyn Array) -> Option<Vec<Option<f64>>> {
     undictionary(a, &|a| match a.data_type() {
         DataType::Float64 => Some(a.as_primitive::<Float64Type>().iter().collect()),
-        DataType::Float32 => Some(a.as_primitive::<Float32Type>().iter().map(|v| v.map(f64::from)).collect()),
+        DataType::Float32 => Some(
+            a.as_primitive::<Float32Type>()
+                .iter()
+                .map(|v| v.map(f64::from))
+                .collect(),
+        ),
         _ => int_values(a).map(|v| v.into_iter().map(|x| x.map(|x| x as f64)).collect()),
     })
 }
@@ -772,9 +875,24 @@ pub(crate) fn bool_values(a: &dyn Array) -> Option<Vec<Option<bool>>> {
 /// A string column of any Arrow string type, plain or dictionary-encoded (or an all-null column).
 pub(crate) fn string_values(a: &dyn Array) -> Option<Vec<Option<String>>> {
     undictionary(a, &|a| match a.data_type() {
-        DataType::Utf8 => Some(a.as_string::<i32>().iter().map(|v| v.map(str::to_owned)).collect()),
-        DataType::LargeUtf8 => Some(a.as_string::<i64>().iter().map(|v| v.map(str::to_owned)).collect()),
-        DataType::Utf8View => Some(a.as_string_view().iter().map(|v| v.map(str::to_owned)).collect()),
+        DataType::Utf8 => Some(
+            a.as_string::<i32>()
+                .iter()
+                .map(|v| v.map(str::to_owned))
+                .collect(),
+        ),
+        DataType::LargeUtf8 => Some(
+            a.as_string::<i64>()
+                .iter()
+                .map(|v| v.map(str::to_owned))
+                .collect(),
+        ),
+        DataType::Utf8View => Some(
+            a.as_string_view()
+                .iter()
+                .map(|v| v.map(str::to_owned))
+                .collect(),
+        ),
         DataType::Null => Some(vec![None; a.len()]),
         _ => None,
     })
@@ -782,7 +900,9 @@ pub(crate) fn string_values(a: &dyn Array) -> Option<Vec<Option<String>>> {
 
 /// A float as JSON: NaN and infinities as strings (as the model's `F64` writes them).
 pub(crate) fn float_json(v: f64) -> Value {
-    serde_json::Number::from_f64(v).map(Value::Number).unwrap_or_else(|| Value::String(v.to_string()))
+    serde_json::Number::from_f64(v)
+        .map(Value::Number)
+        .unwrap_or_else(|| Value::String(v.to_string()))
 }
 
 fn int_json(v: i128) -> Value {
@@ -804,12 +924,22 @@ pub(crate) fn column_json(a: &dyn Array) -> Option<Vec<Value>> {
     let opt = |v: Option<Value>| v.unwrap_or(Value::Null);
     Some(match value_type {
         DataType::Null => vec![Value::Null; a.len()],
-        DataType::Boolean => bool_values(a)?.into_iter().map(|v| opt(v.map(Value::Bool))).collect(),
-        DataType::Float32 | DataType::Float64 => float_values(a)?.into_iter().map(|v| opt(v.map(float_json))).collect(),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            string_values(a)?.into_iter().map(|v| opt(v.map(Value::String))).collect()
-        }
-        t if t.is_integer() => int_values(a)?.into_iter().map(|v| opt(v.map(int_json))).collect(),
+        DataType::Boolean => bool_values(a)?
+            .into_iter()
+            .map(|v| opt(v.map(Value::Bool)))
+            .collect(),
+        DataType::Float32 | DataType::Float64 => float_values(a)?
+            .into_iter()
+            .map(|v| opt(v.map(float_json)))
+            .collect(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => string_values(a)?
+            .into_iter()
+            .map(|v| opt(v.map(Value::String)))
+            .collect(),
+        t if t.is_integer() => int_values(a)?
+            .into_iter()
+            .map(|v| opt(v.map(int_json)))
+            .collect(),
         _ => return None,
     })
 }
@@ -830,8 +960,13 @@ pub fn read_table_json(path: &Path) -> Result<Vec<Value>> {
         let schema = batch.schema();
         let mut columns = Vec::with_capacity(batch.num_columns());
         for (field, array) in schema.fields().iter().zip(batch.columns()) {
-            let values = column_json(array.as_ref())
-                .ok_or_else(|| anyhow!("column `{}` has unsupported type {}", field.name(), field.data_type()));
+            let values = column_json(array.as_ref()).ok_or_else(|| {
+                anyhow!(
+                    "column `{}` has unsupported type {}",
+                    field.name(),
+                    field.data_type()
+                )
+            });
             columns.push((field.name().clone(), values.with_context(ctx)?));
         }
         for i in 0..batch.num_rows() {
@@ -847,12 +982,21 @@ pub fn read_table_json(path: &Path) -> Result<Vec<Value>> {
 
 /// Writes `rows` as JSON lines (gzip-compressed when `path` ends in `.gz`), creating parent
 /// directories.
-pub fn write_json_lines<T: Serialize>(path: &Path, rows: impl IntoIterator<Item = T>) -> Result<()> {
+pub fn write_json_lines<T: Serialize>(
+    path: &Path,
+    rows: impl IntoIterator<Item = T>,
+) -> Result<()> {
     let ctx = || format!("writing {}", path.display());
     let out = create_file(path)?;
-    let gz = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    let gz = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
     let mut out: Box<dyn Write> = if gz {
-        Box::new(flate2::GzBuilder::new().operating_system(255).write(out, flate2::Compression::default()))
+        Box::new(
+            flate2::GzBuilder::new()
+                .operating_system(255)
+                .write(out, flate2::Compression::default()),
+        )
     } else {
         Box::new(out)
     };
@@ -902,12 +1046,24 @@ mod tests {
     }
 
     fn rows() -> Vec<((Key, Row), u64, i64)> {
-        let mk = |m: u64, side, goals, xg: f64, scorer: Option<&str>, market, extra: Option<Stats>, big, mixed| {
+        let mk = |m: u64,
+                  side,
+                  goals,
+                  xg: f64,
+                  scorer: Option<&str>,
+                  market,
+                  extra: Option<Stats>,
+                  big,
+                  mixed| {
             (
                 (
                     Key { match_id: m, side },
                     Row {
-                        stats: Stats { goals, xg, last_scorer: scorer.map(str::to_owned) },
+                        stats: Stats {
+                            goals,
+                            xg,
+                            last_scorer: scorer.map(str::to_owned),
+                        },
                         market,
                         price: F64(if m == 2 { f64::NAN } else { 1.5 + m as f64 }),
                         pair: (m as u8, -(m as i32)),
@@ -924,7 +1080,17 @@ mod tests {
             )
         };
         vec![
-            mk(1, Side::Home, 2, 1.25, Some("Kane"), MarketKind::MatchOdds, None, 5, serde_json::json!(1)),
+            mk(
+                1,
+                Side::Home,
+                2,
+                1.25,
+                Some("Kane"),
+                MarketKind::MatchOdds,
+                None,
+                5,
+                serde_json::json!(1),
+            ),
             mk(
                 2,
                 Side::Away,
@@ -932,11 +1098,25 @@ mod tests {
                 0.5,
                 None,
                 MarketKind::OverUnder { line: Line(10) },
-                Some(Stats { goals: 1, xg: 0.1, last_scorer: None }),
+                Some(Stats {
+                    goals: 1,
+                    xg: 0.1,
+                    last_scorer: None,
+                }),
                 u64::MAX,
                 serde_json::json!("x"),
             ),
-            mk(3, Side::Home, 1, 2.0, Some("Son"), MarketKind::Btts, None, 7, serde_json::json!(true)),
+            mk(
+                3,
+                Side::Home,
+                1,
+                2.0,
+                Some("Son"),
+                MarketKind::Btts,
+                None,
+                7,
+                serde_json::json!(true),
+            ),
         ]
     }
 
@@ -957,8 +1137,11 @@ mod tests {
         let file = File::open(&path).unwrap();
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
         let schema = builder.schema().clone();
-        let cols: Vec<(String, DataType)> =
-            schema.fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
+        let cols: Vec<(String, DataType)> = schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect();
         let expect = [
             ("0.match", DataType::Int64),
             ("0.side", DataType::Utf8),
@@ -981,7 +1164,10 @@ mod tests {
             ("time", DataType::UInt64),
             ("diff", DataType::Int64),
         ];
-        let expect: Vec<(String, DataType)> = expect.iter().map(|(n, t)| (n.to_string(), t.clone())).collect();
+        let expect: Vec<(String, DataType)> = expect
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.clone()))
+            .collect();
         assert_eq!(cols, expect);
 
         let back = read_table_json(&path).unwrap();
@@ -1019,13 +1205,19 @@ mod tests {
         t.push(&(7, "a".into()), 1, 1).unwrap();
         t.finish().unwrap();
         let back = read_table_json(&path).unwrap();
-        assert_eq!(back, vec![serde_json::json!({"0": 7, "1": "a", "time": 1, "diff": 1})]);
+        assert_eq!(
+            back,
+            vec![serde_json::json!({"0": 7, "1": "a", "time": 1, "diff": 1})]
+        );
 
         let path = dir.path().join("x.parquet");
         let mut t = ChangeTable::<i64>::create(&path).unwrap();
         t.push(&-3, 4, 2).unwrap();
         t.finish().unwrap();
-        assert_eq!(read_table_json(&path).unwrap(), vec![serde_json::json!({"data": -3, "time": 4, "diff": 2})]);
+        assert_eq!(
+            read_table_json(&path).unwrap(),
+            vec![serde_json::json!({"data": -3, "time": 4, "diff": 2})]
+        );
 
         #[derive(Serialize)]
         struct Clash {
@@ -1034,7 +1226,15 @@ mod tests {
         }
         let path = dir.path().join("c.parquet");
         let mut t = ChangeTable::<Clash>::create(&path).unwrap();
-        t.push(&Clash { time: 5, diff: None }, 6, 1).unwrap();
+        t.push(
+            &Clash {
+                time: 5,
+                diff: None,
+            },
+            6,
+            1,
+        )
+        .unwrap();
         t.finish().unwrap();
         assert_eq!(
             read_table_json(&path).unwrap(),
@@ -1050,7 +1250,12 @@ mod tests {
         assert_eq!(t.finish().unwrap(), 0);
         let file = File::open(&path).unwrap();
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
-        let names: Vec<&str> = builder.schema().fields().iter().map(|f| f.name().as_str()).collect();
+        let names: Vec<&str> = builder
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
         assert_eq!(names, ["time", "diff"]);
         assert!(read_table_json(&path).unwrap().is_empty());
     }
@@ -1071,7 +1276,8 @@ mod tests {
         let mut t = ChangeTable::<(u64, Option<f64>)>::create(&path).unwrap();
         let n = ROW_GROUP_ROWS as u64 + 3 * BATCH_ROWS as u64 + 5;
         for i in 0..n {
-            t.push(&(i, (i % 3 == 0).then_some(i as f64 / 2.0)), i, 1).unwrap();
+            t.push(&(i, (i % 3 == 0).then_some(i as f64 / 2.0)), i, 1)
+                .unwrap();
         }
         assert_eq!(t.finish().unwrap(), n);
         let back = read_table_json(&path).unwrap();
@@ -1086,11 +1292,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for name in ["rows.jsonl", "rows.jsonl.gz"] {
             let path = dir.path().join(name);
-            write_json_lines(&path, [serde_json::json!({"a": 1}), serde_json::json!({"a": 2})]).unwrap();
+            write_json_lines(
+                &path,
+                [serde_json::json!({"a": 1}), serde_json::json!({"a": 2})],
+            )
+            .unwrap();
             let bytes = std::fs::read(&path).unwrap();
             let text = if name.ends_with(".gz") {
                 let mut s = String::new();
-                std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut s).unwrap();
+                std::io::Read::read_to_string(
+                    &mut flate2::read::GzDecoder::new(&bytes[..]),
+                    &mut s,
+                )
+                .unwrap();
                 s
             } else {
                 String::from_utf8(bytes).unwrap()

@@ -6,12 +6,15 @@ use std::path::Path;
 use std::process::Command;
 
 use oddsflow::feed::FeedWriter;
-use oddsflow::sim::{simulate, NoiseConfig, SimConfig};
+use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_oddsflow");
 
 fn oddsflow(args: &[&str]) -> std::process::Child {
-    Command::new(BIN).args(args).spawn().expect("the oddsflow binary starts")
+    Command::new(BIN)
+        .args(args)
+        .spawn()
+        .expect("the oddsflow binary starts")
 }
 
 fn wait_ok(mut child: std::process::Child, what: &str) {
@@ -23,21 +26,35 @@ fn wait_ok(mut child: std::process::Child, what: &str) {
 fn free_ports() -> [u16; 2] {
     let a = TcpListener::bind("127.0.0.1:0").expect("bind");
     let b = TcpListener::bind("127.0.0.1:0").expect("bind");
-    [a.local_addr().expect("addr").port(), b.local_addr().expect("addr").port()]
+    [
+        a.local_addr().expect("addr").port(),
+        b.local_addr().expect("addr").port(),
+    ]
 }
 
 /// The files that must be identical: every output table, the dead letters and the summary's
 /// canonical part (its `run` block holds timings).
 fn canonical_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
-    for name in oddsflow::replay::TABLES.iter().map(|t| format!("{t}.parquet")).chain(["dead_letter.jsonl".to_string()]) {
-        out.push((name.clone(), std::fs::read(dir.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"))));
+    for name in oddsflow::replay::TABLES
+        .iter()
+        .map(|t| format!("{t}.parquet"))
+        .chain(["dead_letter.jsonl".to_string()])
+    {
+        out.push((
+            name.clone(),
+            std::fs::read(dir.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}")),
+        ));
     }
     let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json")).expect("summary is JSON");
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json"))
+            .expect("summary is JSON");
     let mut canonical = summary.as_object().expect("an object").clone();
     canonical.remove("run");
-    out.push(("summary.json".into(), serde_json::to_vec(&canonical).expect("json")));
+    out.push((
+        "summary.json".into(),
+        serde_json::to_vec(&canonical).expect("json"),
+    ));
     out
 }
 
@@ -45,7 +62,13 @@ fn canonical_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn one_worker_two_workers_and_two_processes_write_identical_outputs() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let feed = tmp.path().join("feed.jsonl.gz");
-    let items = simulate(&SimConfig { matches: 12, seed: 5, noise: NoiseConfig::typical(), ..SimConfig::default() }).items;
+    let items = simulate(&SimConfig {
+        matches: 12,
+        seed: 5,
+        noise: NoiseConfig::typical(),
+        ..SimConfig::default()
+    })
+    .items;
     let mut w = FeedWriter::create(&feed).expect("create feed");
     for item in &items {
         w.write(item).expect("write");
@@ -54,19 +77,61 @@ fn one_worker_two_workers_and_two_processes_write_identical_outputs() {
     let feed = feed.to_str().expect("utf-8 path");
     let dir = |name: &str| tmp.path().join(name).to_str().expect("utf-8").to_string();
 
-    wait_ok(oddsflow(&["replay", feed, "--out", &dir("one"), "--no-progress"]), "1 worker");
-    wait_ok(oddsflow(&["replay", feed, "--out", &dir("two"), "-w", "2", "--no-progress"]), "2 workers");
+    wait_ok(
+        oddsflow(&["replay", feed, "--out", &dir("one"), "--no-progress"]),
+        "1 worker",
+    );
+    wait_ok(
+        oddsflow(&[
+            "replay",
+            feed,
+            "--out",
+            &dir("two"),
+            "-w",
+            "2",
+            "--no-progress",
+        ]),
+        "2 workers",
+    );
     let hostfile = tmp.path().join("hosts.txt");
     let [p0, p1] = free_ports();
     std::fs::write(&hostfile, format!("127.0.0.1:{p0}\n127.0.0.1:{p1}\n")).expect("hostfile");
     let hosts = hostfile.to_str().expect("utf-8");
-    let first = oddsflow(&["replay", feed, "--out", &dir("procs"), "-n", "2", "-p", "0", "-h", hosts, "--no-progress"]);
-    let second = oddsflow(&["replay", feed, "--out", &dir("procs"), "-n", "2", "-p", "1", "-h", hosts, "--no-progress"]);
+    let first = oddsflow(&[
+        "replay",
+        feed,
+        "--out",
+        &dir("procs"),
+        "-n",
+        "2",
+        "-p",
+        "0",
+        "-h",
+        hosts,
+        "--no-progress",
+    ]);
+    let second = oddsflow(&[
+        "replay",
+        feed,
+        "--out",
+        &dir("procs"),
+        "-n",
+        "2",
+        "-p",
+        "1",
+        "-h",
+        hosts,
+        "--no-progress",
+    ]);
     wait_ok(first, "process 0 of 2");
     wait_ok(second, "process 1 of 2");
 
     let one = canonical_files(Path::new(&dir("one")));
-    assert!(one.iter().any(|(n, bytes)| n == "team_match_stats.parquet" && bytes.len() > 1000), "outputs are not empty");
+    assert!(
+        one.iter()
+            .any(|(n, bytes)| n == "team_match_stats.parquet" && bytes.len() > 1000),
+        "outputs are not empty"
+    );
     for other in ["two", "procs"] {
         let got = canonical_files(Path::new(&dir(other)));
         for ((name, a), (_, b)) in one.iter().zip(&got) {

@@ -10,14 +10,22 @@ mod common;
 use std::path::Path;
 
 use common::accumulate;
-use oddsflow::replay::{file_feed, replay, Change, Outputs, ReplayConfig};
+use oddsflow::replay::{Change, Outputs, ReplayConfig, file_feed, replay};
 use serde::Serialize;
 
 const GOLDEN: &str = "fixtures/golden/demo.txt";
 
-fn final_state<K: Ord + Clone + Serialize, V: Ord + Clone + Serialize>(out: &mut String, name: &str, changes: &[Change<(K, V)>]) {
+fn final_state<K: Ord + Clone + Serialize, V: Ord + Clone + Serialize>(
+    out: &mut String,
+    name: &str,
+    changes: &[Change<(K, V)>],
+) {
     let state = accumulate(changes, u64::MAX);
-    out.push_str(&format!("## {name}: {} rows at the end, {} changes\n", state.len(), changes.len()));
+    out.push_str(&format!(
+        "## {name}: {} rows at the end, {} changes\n",
+        state.len(),
+        changes.len()
+    ));
     for row in state {
         out.push_str(&serde_json::to_string(&row).unwrap_or_default());
         out.push('\n');
@@ -35,8 +43,12 @@ fn digest(text: &str) -> String {
 }
 
 fn golden_text(o: &Outputs) -> String {
-    let mut s = String::from("# oddsflow replay of fixtures/demo.jsonl.gz (1 worker, default config)\n");
-    s.push_str(&format!("## change log digest (FNV-1a of Outputs::canonical_text): {}\n", digest(&o.canonical_text())));
+    let mut s =
+        String::from("# oddsflow replay of fixtures/demo.jsonl.gz (1 worker, default config)\n");
+    s.push_str(&format!(
+        "## change log digest (FNV-1a of Outputs::canonical_text): {}\n",
+        digest(&o.canonical_text())
+    ));
     s.push_str("## summary\n");
     s.push_str(&serde_json::to_string_pretty(&o.summary).unwrap_or_default());
     s.push('\n');
@@ -56,10 +68,17 @@ fn golden_text(o: &Outputs) -> String {
 #[test]
 fn demo_feed_matches_its_golden_outputs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let cfg = ReplayConfig { progress: false, ..ReplayConfig::default() };
-    let (outputs, _) = replay(file_feed(&root.join("fixtures/demo.jsonl.gz")), &cfg, timely::Config::thread())
-        .expect("replay runs")
-        .expect("worker 0 is here");
+    let cfg = ReplayConfig {
+        progress: false,
+        ..ReplayConfig::default()
+    };
+    let (outputs, _) = replay(
+        file_feed(&root.join("fixtures/demo.jsonl.gz")),
+        &cfg,
+        timely::Config::thread(),
+    )
+    .expect("replay runs")
+    .expect("worker 0 is here");
     let got = golden_text(&outputs);
     let path = root.join(GOLDEN);
     if std::env::var_os("REWRITE_GOLDEN").is_some() {
@@ -67,11 +86,24 @@ fn demo_feed_matches_its_golden_outputs() {
         std::fs::write(&path, &got).expect("write golden");
         return;
     }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{GOLDEN}: {e} (REWRITE_GOLDEN=1 creates it)"));
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{GOLDEN}: {e} (REWRITE_GOLDEN=1 creates it)"));
     if got != want {
         let (g, w): (Vec<&str>, Vec<&str>) = (got.lines().collect(), want.lines().collect());
-        let first = g.iter().zip(&w).position(|(a, b)| a != b).unwrap_or(g.len().min(w.len()));
-        let show = |lines: &[&str]| lines.iter().skip(first).take(5).cloned().collect::<Vec<_>>().join("\n");
+        let first = g
+            .iter()
+            .zip(&w)
+            .position(|(a, b)| a != b)
+            .unwrap_or(g.len().min(w.len()));
+        let show = |lines: &[&str]| {
+            lines
+                .iter()
+                .skip(first)
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
         panic!(
             "outputs differ from {GOLDEN} at line {} ({} lines now, {} golden)\n--- golden\n{}\n+++ now\n{}\n(REWRITE_GOLDEN=1 to accept)",
             first + 1,

@@ -15,25 +15,41 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use common::*;
-use oddsflow::replay::{memory_feed, replay, Outputs, ReplayConfig};
-use oddsflow::sim::{simulate, NoiseConfig, SimConfig};
+use oddsflow::replay::{Outputs, ReplayConfig, memory_feed, replay};
+use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::model::*;
 use oddsflow_dataflows::reject::RejectReason;
 use oddsflow_dataflows::wire::to_json_line;
 
 fn run(items: &[Payload], cfg: &ReplayConfig, workers: usize) -> Outputs {
-    let config = if workers == 1 { timely::Config::thread() } else { timely::Config::process(workers) };
-    replay(memory_feed(items.to_vec()), cfg, config).expect("replay runs").expect("worker 0 is here").0
+    let config = if workers == 1 {
+        timely::Config::thread()
+    } else {
+        timely::Config::process(workers)
+    };
+    replay(memory_feed(items.to_vec()), cfg, config)
+        .expect("replay runs")
+        .expect("worker 0 is here")
+        .0
 }
 
 fn quiet() -> ReplayConfig {
-    ReplayConfig { progress: false, ..ReplayConfig::default() }
+    ReplayConfig {
+        progress: false,
+        ..ReplayConfig::default()
+    }
 }
 
 /// A noisy simulated feed of a few matches.
 fn feed(seed: u64, matches: usize) -> Vec<Payload> {
-    simulate(&SimConfig { matches, seed, noise: NoiseConfig::typical(), ..SimConfig::default() }).items
+    simulate(&SimConfig {
+        matches,
+        seed,
+        noise: NoiseConfig::typical(),
+        ..SimConfig::default()
+    })
+    .items
 }
 
 /// The same records, perturbed: extra duplicates, stale re-sends of earlier versions, and a
@@ -73,7 +89,11 @@ fn check_oracle(items: &[Payload], cfg: &ReplayConfig, workers: usize, label: &s
     let times = assign_times(items, cfg);
     for t in sample_times(&times, 40) {
         let want = expected_from_state(&state_at(items, &times, t), &cfg.ratings);
-        assert_same(&incremental_at(&outputs, t), &want, &format!("{label}, {workers} worker(s), at t={t}"));
+        assert_same(
+            &incremental_at(&outputs, t),
+            &want,
+            &format!("{label}, {workers} worker(s), at t={t}"),
+        );
     }
     outputs
 }
@@ -87,7 +107,10 @@ fn aggregates_equal_from_scratch_at_many_times_on_noisy_feeds() {
         let two = check_oracle(&items, &cfg, 2, &format!("seed {seed}"));
         assert_eq!(one, two, "seed {seed}: 1 and 2 workers differ");
         let s = &one.summary;
-        assert!(s.duplicates > 0 && s.stale > 0 && s.rejected > 0, "the noisy feed exercises the noise: {s:?}");
+        assert!(
+            s.duplicates > 0 && s.stale > 0 && s.rejected > 0,
+            "the noisy feed exercises the noise: {s:?}"
+        );
         assert_eq!(s.records_in, s.records_ok + s.rejected);
     }
 }
@@ -101,9 +124,16 @@ fn permutations_duplicates_and_stale_versions_change_nothing_in_the_end() {
     for p in 0..2 {
         let perturbed = perturb(&items, 100 + p);
         let outputs = check_oracle(&perturbed, &cfg, 2, &format!("permutation {p}"));
-        assert_same(&incremental_at(&outputs, end), &incremental_at(&base, end), &format!("final state, permutation {p}"));
+        assert_same(
+            &incremental_at(&outputs, end),
+            &incremental_at(&base, end),
+            &format!("final state, permutation {p}"),
+        );
         assert!(outputs.summary.duplicates > base.summary.duplicates);
-        assert_eq!(outputs.summary.records_in, outputs.summary.records_ok + outputs.summary.rejected);
+        assert_eq!(
+            outputs.summary.records_in,
+            outputs.summary.records_ok + outputs.summary.rejected
+        );
     }
 }
 
@@ -121,10 +151,22 @@ fn a_corrected_result_and_an_overturned_goal_are_retracted_downstream() {
         .collect();
     // Build a correction of the first result and an overturn of the first goal, then check both
     // take effect: the new feed's final outputs differ exactly as the oracle says.
-    let result = decoded.iter().find(|r| matches!(r.body, Body::Result(_))).expect("a finished match");
+    let result = decoded
+        .iter()
+        .find(|r| matches!(r.body, Body::Result(_)))
+        .expect("a finished match");
     let goal = decoded
         .iter()
-        .find(|r| matches!(r.body, Body::Incident(Incident { detail: IncidentDetail::Goal { .. }, cancelled: false, .. })))
+        .find(|r| {
+            matches!(
+                r.body,
+                Body::Incident(Incident {
+                    detail: IncidentDetail::Goal { .. },
+                    cancelled: false,
+                    ..
+                })
+            )
+        })
         .expect("a goal");
     let last_ts = decoded.iter().map(|r| r.ts).max().unwrap_or(0);
     let mut corrected = result.clone();
@@ -143,11 +185,23 @@ fn a_corrected_result_and_an_overturned_goal_are_retracted_downstream() {
     more.push(Payload::Line(to_json_line(&corrected)));
     more.push(Payload::Decoded(overturned.clone()));
     let after = check_oracle(&more, &cfg, 2, "with correction and overturn");
-    let (before_end, after_end) = (incremental_at(&outputs, u64::MAX), incremental_at(&after, u64::MAX));
-    let Body::Incident(goal_inc) = &goal.body else { unreachable!() };
+    let (before_end, after_end) = (
+        incremental_at(&outputs, u64::MAX),
+        incremental_at(&after, u64::MAX),
+    );
+    let Body::Incident(goal_inc) = &goal.body else {
+        unreachable!()
+    };
     let key = (goal.match_id, goal_inc.side);
-    assert_eq!(after_end.team_match[&key].goals + 1, before_end.team_match[&key].goals, "the overturned goal is retracted");
-    assert_ne!(after_end.league_averages, before_end.league_averages, "the corrected result re-derives league averages");
+    assert_eq!(
+        after_end.team_match[&key].goals + 1,
+        before_end.team_match[&key].goals,
+        "the overturned goal is retracted"
+    );
+    assert_ne!(
+        after_end.league_averages, before_end.league_averages,
+        "the corrected result re-derives league averages"
+    );
 }
 
 #[test]
@@ -166,20 +220,38 @@ fn bad_input_is_dead_lettered_with_reasons_and_counted_once() {
         to_json_line(&Record {
             ts,
             match_id: m,
-            body: Body::Odds(Odds { version: 99, market: MarketKind::MatchOdds, selection: Selection::Home, price: F64(price) }),
+            body: Body::Odds(Odds {
+                version: 99,
+                market: MarketKind::MatchOdds,
+                selection: Selection::Home,
+                price: F64(price),
+            }),
         })
     };
     let status = |clock_s: i32| {
         to_json_line(&Record {
             ts,
             match_id: fixture.match_id,
-            body: Body::Status(Status { version: 99, status: MatchStatus::FirstHalf, clock_s }),
+            body: Body::Status(Status {
+                version: 99,
+                status: MatchStatus::FirstHalf,
+                clock_s,
+            }),
         })
     };
     let bad = vec![
-        (r#"{"ts":1,"match":2,"kind":"odds","#.to_string(), RejectReason::Malformed),
+        (
+            r#"{"ts":1,"match":2,"kind":"odds","#.to_string(),
+            RejectReason::Malformed,
+        ),
         ("this is not json".to_string(), RejectReason::Malformed),
-        (format!(r#"{{"ts":{ts},"match":{},"kind":"weather","version":1}}"#, fixture.match_id), RejectReason::UnknownKind),
+        (
+            format!(
+                r#"{{"ts":{ts},"match":{},"kind":"weather","version":1}}"#,
+                fixture.match_id
+            ),
+            RejectReason::UnknownKind,
+        ),
         (odds(f64::NAN, fixture.match_id), RejectReason::InvalidPrice),
         (odds(1.0, fixture.match_id), RejectReason::InvalidPrice),
         (odds(0.5, fixture.match_id), RejectReason::InvalidPrice),
@@ -199,7 +271,11 @@ fn bad_input_is_dead_lettered_with_reasons_and_counted_once() {
     assert_eq!(s.records_in, items.len() as u64);
     assert_eq!(s.records_in, s.records_ok + s.rejected, "{s:?}");
     for (line, reason) in &bad {
-        let found: Vec<_> = outputs.dead_letters.iter().filter(|d| &d.record == line).collect();
+        let found: Vec<_> = outputs
+            .dead_letters
+            .iter()
+            .filter(|d| &d.record == line)
+            .collect();
         assert_eq!(found.len(), 1, "{line} is dead-lettered exactly once");
         assert_eq!(found[0].reason, *reason, "{line}: {}", found[0].detail);
         assert!(!found[0].detail.is_empty());
@@ -212,15 +288,34 @@ fn bad_input_is_dead_lettered_with_reasons_and_counted_once() {
 #[test]
 fn a_record_behind_the_frontier_is_applied_late_not_lost() {
     let cfg = quiet();
-    let items = simulate(&SimConfig { matches: 4, seed: 51, noise: NoiseConfig::none(), ..SimConfig::default() }).items;
+    let items = simulate(&SimConfig {
+        matches: 4,
+        seed: 51,
+        noise: NoiseConfig::none(),
+        ..SimConfig::default()
+    })
+    .items;
     let base = run(&items, &cfg, 1);
     assert_eq!(base.summary.late, 0);
     // Move the first goal ten minutes of feed later: it is then far behind the frontier.
     let goal_at = items
         .iter()
-        .position(|i| matches!(i, Payload::Decoded(Record { body: Body::Incident(Incident { detail: IncidentDetail::Goal { .. }, .. }), .. })))
+        .position(|i| {
+            matches!(
+                i,
+                Payload::Decoded(Record {
+                    body: Body::Incident(Incident {
+                        detail: IncidentDetail::Goal { .. },
+                        ..
+                    }),
+                    ..
+                })
+            )
+        })
         .expect("a goal");
-    let Payload::Decoded(goal) = &items[goal_at] else { unreachable!() };
+    let Payload::Decoded(goal) = &items[goal_at] else {
+        unreachable!()
+    };
     let target = items
         .iter()
         .position(|i| matches!(i, Payload::Decoded(r) if r.ts > goal.ts + 600_000))
@@ -230,11 +325,23 @@ fn a_record_behind_the_frontier_is_applied_late_not_lost() {
     moved.insert(target, g);
     let outputs = check_oracle(&moved, &cfg, 2, "late goal");
     assert_eq!(outputs.summary.late, 1);
-    assert_eq!(outputs.summary.records_ok, base.summary.records_ok, "the late record is applied, not lost");
-    assert_same(&incremental_at(&outputs, u64::MAX), &incremental_at(&base, u64::MAX), "final state with a late goal");
+    assert_eq!(
+        outputs.summary.records_ok, base.summary.records_ok,
+        "the late record is applied, not lost"
+    );
+    assert_same(
+        &incremental_at(&outputs, u64::MAX),
+        &incremental_at(&base, u64::MAX),
+        "final state with a late goal",
+    );
     // While it is late, the goal is missing; from the time it is applied on, it counts.
-    let Body::Incident(inc) = &goal.body else { unreachable!() };
+    let Body::Incident(inc) = &goal.body else {
+        unreachable!()
+    };
     let key = (goal.match_id, inc.side);
     let at_goal = goal.ts as u64 / 1000 * 1000;
-    assert!(incremental_at(&outputs, at_goal).team_match[&key].goals < incremental_at(&base, at_goal).team_match[&key].goals);
+    assert!(
+        incremental_at(&outputs, at_goal).team_match[&key].goals
+            < incremental_at(&base, at_goal).team_match[&key].goals
+    );
 }

@@ -20,12 +20,14 @@
 use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
 
+use crate::Time;
 use crate::ingest::MatchState;
 use crate::model::*;
-use crate::ratings::{rate_league, FinishedMatch, LeagueAverages, RatingConfig, TeamRating};
-use crate::Time;
+use crate::ratings::{FinishedMatch, LeagueAverages, RatingConfig, TeamRating, rate_league};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct TeamMatchStats {
     pub goals: u32,
     pub corners: u32,
@@ -63,7 +65,9 @@ pub fn xg_milli(xg: Option<F64>) -> u32 {
     xg.map_or(0, |x| (x.0 * 1000.0).round().clamp(0.0, 1000.0) as u32)
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct PlayerMatchStats {
     pub side: Option<Side>,
     pub goals: u32,
@@ -73,7 +77,9 @@ pub struct PlayerMatchStats {
     pub minutes: u32,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct PlayerTotals {
     pub matches: u32,
     pub goals: u32,
@@ -125,11 +131,16 @@ pub fn player_match_stats_of(inputs: &[&PlayerInput]) -> Vec<(PlayerId, PlayerMa
             }
         };
         match i.detail {
-            IncidentDetail::Goal { player, own_goal: false, .. } => credit(player, &|s| s.goals += 1),
+            IncidentDetail::Goal {
+                player,
+                own_goal: false,
+                ..
+            } => credit(player, &|s| s.goals += 1),
             IncidentDetail::Shot { player, .. } => credit(player, &|s| s.shots += 1),
             IncidentDetail::Card { player, card } => {
                 credit(player, &|s| {
-                    s.yellow += u32::from(matches!(card, CardKind::Yellow | CardKind::SecondYellow));
+                    s.yellow +=
+                        u32::from(matches!(card, CardKind::Yellow | CardKind::SecondYellow));
                     s.red += u32::from(card.is_sending_off());
                 });
                 if let (Some(p), true) = (player, card.is_sending_off()) {
@@ -138,12 +149,19 @@ pub fn player_match_stats_of(inputs: &[&PlayerInput]) -> Vec<(PlayerId, PlayerMa
                     }
                 }
             }
-            IncidentDetail::Substitution { player_out, player_in } => {
+            IncidentDetail::Substitution {
+                player_out,
+                player_in,
+            } => {
                 if let Some(stint) = on.get_mut(&player_out) {
                     stint.1.get_or_insert(i.clock_s);
                 }
                 on.entry(player_in).or_insert((i.clock_s, None));
-                stats.entry(player_in).or_default().side.get_or_insert(i.side);
+                stats
+                    .entry(player_in)
+                    .or_default()
+                    .side
+                    .get_or_insert(i.side);
             }
             _ => {}
         }
@@ -174,7 +192,10 @@ enum LeagueRow {
 pub fn aggregates<'scope>(state: &MatchState<'scope>, cfg: &RatingConfig) -> Aggregates<'scope> {
     // Per match and team. Every fixture contributes an empty slot per side, so teams without
     // incidents still have a row of zeros.
-    let slots = state.fixtures.clone().flat_map(|(m, _)| Side::BOTH.map(|s| ((m, s), None)));
+    let slots = state
+        .fixtures
+        .clone()
+        .flat_map(|(m, _)| Side::BOTH.map(|s| ((m, s), None)));
     let team_match = state
         .incidents
         .clone()
@@ -198,27 +219,44 @@ pub fn aggregates<'scope>(state: &MatchState<'scope>, cfg: &RatingConfig) -> Agg
         .lineups
         .clone()
         .map(|(m, l)| (m, PlayerInput::Lineup(l)))
-        .concat(state.incidents.clone().map(|(m, i)| (m, PlayerInput::Incident(i))))
-        .concat(state.statuses.clone().map(|(m, s)| (m, PlayerInput::Status(s))));
+        .concat(
+            state
+                .incidents
+                .clone()
+                .map(|(m, i)| (m, PlayerInput::Incident(i))),
+        )
+        .concat(
+            state
+                .statuses
+                .clone()
+                .map(|(m, s)| (m, PlayerInput::Status(s))),
+        );
     let player_match = player_inputs
         .reduce_named("PlayerMatchStats", |_m, input, output| {
             let inputs: Vec<&PlayerInput> = input.iter().map(|(x, _)| *x).collect();
-            output.extend(player_match_stats_of(&inputs).into_iter().map(|row| (row, 1)));
+            output.extend(
+                player_match_stats_of(&inputs)
+                    .into_iter()
+                    .map(|row| (row, 1)),
+            );
         })
         .map(|(m, (p, s))| ((m, p), s));
-    let player_totals = player_match.clone().map(|((_, p), s)| (p, s)).reduce_named("PlayerTotals", |_p, input, output| {
-        let mut t = PlayerTotals::default();
-        for (s, n) in input {
-            let n = *n as u32;
-            t.matches += n;
-            t.goals += s.goals * n;
-            t.shots += s.shots * n;
-            t.yellow += s.yellow * n;
-            t.red += s.red * n;
-            t.minutes += s.minutes * n;
-        }
-        output.push((t, 1));
-    });
+    let player_totals = player_match.clone().map(|((_, p), s)| (p, s)).reduce_named(
+        "PlayerTotals",
+        |_p, input, output| {
+            let mut t = PlayerTotals::default();
+            for (s, n) in input {
+                let n = *n as u32;
+                t.matches += n;
+                t.goals += s.goals * n;
+                t.shots += s.shots * n;
+                t.yellow += s.yellow * n;
+                t.red += s.red * n;
+                t.minutes += s.minutes * n;
+            }
+            output.push((t, 1));
+        },
+    );
 
     // Across matches, per league: only matches with a result and not abandoned.
     let abandoned = state.abandonments.clone().map(|(m, _)| m).distinct();
@@ -226,7 +264,19 @@ pub fn aggregates<'scope>(state: &MatchState<'scope>, cfg: &RatingConfig) -> Agg
         .fixtures
         .clone()
         .join_map(state.results.clone(), |m, f, r| {
-            (*m, (f.league.clone(), FinishedMatch { kickoff: f.kickoff, match_id: *m, home: f.home.id, away: f.away.id, full_time: r.full_time }))
+            (
+                *m,
+                (
+                    f.league.clone(),
+                    FinishedMatch {
+                        kickoff: f.kickoff,
+                        match_id: *m,
+                        home: f.home.id,
+                        away: f.away.id,
+                        full_time: r.full_time,
+                    },
+                ),
+            )
         })
         .antijoin(abandoned)
         .map(|(_, row)| row);
@@ -246,7 +296,13 @@ pub fn aggregates<'scope>(state: &MatchState<'scope>, cfg: &RatingConfig) -> Agg
         LeagueRow::Team(..) => None,
     });
 
-    Aggregates { team_match, player_match, player_totals, team_ratings, league_averages }
+    Aggregates {
+        team_match,
+        player_match,
+        player_totals,
+        team_ratings,
+        league_averages,
+    }
 }
 
 #[cfg(test)]
@@ -254,7 +310,14 @@ mod tests {
     use super::*;
 
     fn inc(id: u32, side: Side, clock_s: i32, detail: IncidentDetail) -> PlayerInput {
-        PlayerInput::Incident(Incident { id, version: 1, side, clock_s, detail, cancelled: false })
+        PlayerInput::Incident(Incident {
+            id,
+            version: 1,
+            side,
+            clock_s,
+            detail,
+            cancelled: false,
+        })
     }
 
     #[test]
@@ -264,23 +327,85 @@ mod tests {
             side: Side::Home,
             formation: "4-4-2".into(),
             players: vec![
-                Player { id: 1, name: "A".into(), position: "ST".into(), starter: true },
-                Player { id: 2, name: "B".into(), position: "CM".into(), starter: true },
-                Player { id: 3, name: "C".into(), position: "ST".into(), starter: false },
+                Player {
+                    id: 1,
+                    name: "A".into(),
+                    position: "ST".into(),
+                    starter: true,
+                },
+                Player {
+                    id: 2,
+                    name: "B".into(),
+                    position: "CM".into(),
+                    starter: true,
+                },
+                Player {
+                    id: 3,
+                    name: "C".into(),
+                    position: "ST".into(),
+                    starter: false,
+                },
             ],
         });
         let inputs = [
             lineup,
-            inc(1, Side::Home, 600, IncidentDetail::Goal { player: Some(1), own_goal: false, penalty: false }),
-            inc(2, Side::Home, 1200, IncidentDetail::Goal { player: Some(2), own_goal: true, penalty: false }),
-            inc(3, Side::Home, 3000, IncidentDetail::Substitution { player_out: 1, player_in: 3 }),
-            inc(4, Side::Home, 4000, IncidentDetail::Card { player: Some(2), card: CardKind::SecondYellow }),
-            PlayerInput::Status(Status { version: 9, status: MatchStatus::Finished, clock_s: 5700 }),
+            inc(
+                1,
+                Side::Home,
+                600,
+                IncidentDetail::Goal {
+                    player: Some(1),
+                    own_goal: false,
+                    penalty: false,
+                },
+            ),
+            inc(
+                2,
+                Side::Home,
+                1200,
+                IncidentDetail::Goal {
+                    player: Some(2),
+                    own_goal: true,
+                    penalty: false,
+                },
+            ),
+            inc(
+                3,
+                Side::Home,
+                3000,
+                IncidentDetail::Substitution {
+                    player_out: 1,
+                    player_in: 3,
+                },
+            ),
+            inc(
+                4,
+                Side::Home,
+                4000,
+                IncidentDetail::Card {
+                    player: Some(2),
+                    card: CardKind::SecondYellow,
+                },
+            ),
+            PlayerInput::Status(Status {
+                version: 9,
+                status: MatchStatus::Finished,
+                clock_s: 5700,
+            }),
         ];
         let refs: Vec<&PlayerInput> = inputs.iter().collect();
-        let rows: std::collections::BTreeMap<_, _> = player_match_stats_of(&refs).into_iter().collect();
+        let rows: std::collections::BTreeMap<_, _> =
+            player_match_stats_of(&refs).into_iter().collect();
         assert_eq!((rows[&1].goals, rows[&1].minutes), (1, 50));
-        assert_eq!((rows[&2].goals, rows[&2].yellow, rows[&2].red, rows[&2].minutes), (0, 1, 1, 66));
+        assert_eq!(
+            (
+                rows[&2].goals,
+                rows[&2].yellow,
+                rows[&2].red,
+                rows[&2].minutes
+            ),
+            (0, 1, 1, 66)
+        );
         assert_eq!(rows[&3].minutes, 45);
     }
 }

@@ -24,15 +24,15 @@ pub enum Payload {
 }
 
 use differential_dataflow::VecCollection;
-use timely::dataflow::operators::vec::Map;
 use timely::dataflow::StreamVec;
+use timely::dataflow::operators::vec::Map;
 
-use oddsflow_operators::{route_hash, Ignored, MapFallible, RequireParent, UpsertByVersion};
+use oddsflow_operators::{Ignored, MapFallible, RequireParent, UpsertByVersion, route_hash};
 
-use crate::model::*;
-use crate::reject::{validate, DeadLetter, RejectReason};
-use crate::wire::{parse_json_line, to_json_line};
 use crate::Time;
+use crate::model::*;
+use crate::reject::{DeadLetter, RejectReason, validate};
+use crate::wire::{parse_json_line, to_json_line};
 
 /// A feed item with its position in the feed (used in dead letters).
 pub type Sequenced = (u64, Payload);
@@ -59,7 +59,14 @@ pub fn parse_and_validate((seq, payload): Sequenced) -> Result<Record, DeadLette
     let (record, raw) = match payload {
         Payload::Line(line) => match parse_json_line(&line) {
             Ok(r) => (r, Some(line)),
-            Err(e) => return Err(DeadLetter { seq, reason: e.reason, detail: e.detail, record: line }),
+            Err(e) => {
+                return Err(DeadLetter {
+                    seq,
+                    reason: e.reason,
+                    detail: e.detail,
+                    record: line,
+                });
+            }
         },
         Payload::Decoded(r) => (r, None),
     };
@@ -90,7 +97,10 @@ pub fn ingest<'scope>(items: StreamVec<'scope, Time, Sequenced>) -> Ingested<'sc
     let orphans = orphans.map(|(seq, r)| DeadLetter {
         seq,
         reason: RejectReason::UnknownMatch,
-        detail: format!("no fixture for match {} at or before ts {}", r.match_id, r.ts),
+        detail: format!(
+            "no fixture for match {} at or before ts {}",
+            r.match_id, r.ts
+        ),
         record: to_json_line(&r),
     });
     let valid = known.map(|(_, r)| r);
@@ -102,7 +112,12 @@ pub fn ingest<'scope>(items: StreamVec<'scope, Time, Sequenced>) -> Ingested<'sc
         use timely::dataflow::operators::Concat;
         parse_errors.concat(orphans)
     };
-    Ingested { state, valid, dead_letters, ignored }
+    Ingested {
+        state,
+        valid,
+        dead_letters,
+        ignored,
+    }
 }
 
 /// The keyed state split by kind, each keyed by match.

@@ -83,10 +83,17 @@ impl<'de> Deserialize<'de> for F64 {
                 Ok(F64(v as f64))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<F64, E> {
-                v.trim().parse::<f64>().map(F64).map_err(|_| E::custom(format!("not a number: {v:?}")))
+                v.trim()
+                    .parse::<f64>()
+                    .map(F64)
+                    .map_err(|_| E::custom(format!("not a number: {v:?}")))
             }
         }
-        if d.is_human_readable() { d.deserialize_any(V) } else { d.deserialize_f64(V) }
+        if d.is_human_readable() {
+            d.deserialize_any(V)
+        } else {
+            d.deserialize_f64(V)
+        }
     }
 }
 
@@ -188,7 +195,10 @@ pub enum MatchStatus {
 
 impl MatchStatus {
     pub fn is_live(self) -> bool {
-        matches!(self, MatchStatus::FirstHalf | MatchStatus::HalfTime | MatchStatus::SecondHalf)
+        matches!(
+            self,
+            MatchStatus::FirstHalf | MatchStatus::HalfTime | MatchStatus::SecondHalf
+        )
     }
 }
 
@@ -231,20 +241,41 @@ pub enum VarDecision {
 #[serde(rename_all = "snake_case")]
 pub enum IncidentDetail {
     /// A goal credited to the incident's `side` (for an own goal, the side that benefits).
-    Goal { player: Option<PlayerId>, own_goal: bool, penalty: bool },
+    Goal {
+        player: Option<PlayerId>,
+        own_goal: bool,
+        penalty: bool,
+    },
     Corner,
-    Card { player: Option<PlayerId>, card: CardKind },
-    Shot { player: Option<PlayerId>, on_target: bool, xg: Option<F64> },
-    Foul { player: Option<PlayerId> },
+    Card {
+        player: Option<PlayerId>,
+        card: CardKind,
+    },
+    Shot {
+        player: Option<PlayerId>,
+        on_target: bool,
+        xg: Option<F64>,
+    },
+    Foul {
+        player: Option<PlayerId>,
+    },
     Attack,
     DangerousAttack,
     /// Possession share of the incident's side over the provider's recent window, in percent.
-    Possession { share: u8 },
-    Substitution { player_out: PlayerId, player_in: PlayerId },
+    Possession {
+        share: u8,
+    },
+    Substitution {
+        player_out: PlayerId,
+        player_in: PlayerId,
+    },
     PenaltyAwarded,
     /// A VAR review of the incident `reviews`; the reviewed incident itself is re-sent with a new
     /// version when the decision changes it.
-    Var { decision: VarDecision, reviews: u32 },
+    Var {
+        decision: VarDecision,
+        reviews: u32,
+    },
 }
 
 /// A live incident. `id` is the provider's incident id; a correction (VAR) is a new version, and
@@ -266,17 +297,25 @@ pub enum MarketKind {
     /// 1X2.
     MatchOdds,
     /// Total goals over/under `line`.
-    OverUnder { line: Line },
+    OverUnder {
+        line: Line,
+    },
     /// Both teams to score.
     Btts,
     /// Which team scores goal number `goal` (1-based), or none.
-    NextGoal { goal: u8 },
+    NextGoal {
+        goal: u8,
+    },
     DoubleChance,
     CorrectScore,
     /// Handicap `line` applied to the home team.
-    AsianHandicap { line: Line },
+    AsianHandicap {
+        line: Line,
+    },
     /// Total corners over/under `line`.
-    CornersOverUnder { line: Line },
+    CornersOverUnder {
+        line: Line,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -293,7 +332,10 @@ pub enum Selection {
     DrawOrAway,
     HomeOrAway,
     NoGoal,
-    Score { home: u8, away: u8 },
+    Score {
+        home: u8,
+        away: u8,
+    },
     /// Correct score "any other".
     AnyOther,
 }
@@ -332,7 +374,9 @@ pub struct Odds {
     pub price: F64,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Score {
     pub home: u8,
     pub away: u8,

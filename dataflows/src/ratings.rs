@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{EventTime, MatchId, Score, TeamId, F64};
+use crate::model::{EventTime, F64, MatchId, Score, TeamId};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RatingConfig {
@@ -32,7 +32,13 @@ pub struct RatingConfig {
 
 impl Default for RatingConfig {
     fn default() -> Self {
-        RatingConfig { form_n: 5, elo_start: 1500.0, elo_k: 20.0, elo_home_advantage: 60.0, prior_matches: 2.0 }
+        RatingConfig {
+            form_n: 5,
+            elo_start: 1500.0,
+            elo_k: 20.0,
+            elo_home_advantage: 60.0,
+            prior_matches: 2.0,
+        }
     }
 }
 
@@ -86,11 +92,18 @@ struct Tally {
 }
 
 fn per_match(total: u32, n: u32) -> F64 {
-    F64(if n == 0 { 0.0 } else { f64::from(total) / f64::from(n) })
+    F64(if n == 0 {
+        0.0
+    } else {
+        f64::from(total) / f64::from(n)
+    })
 }
 
 /// Rates every team of one league from its finished matches (any order; sorted here).
-pub fn rate_league(matches: &[FinishedMatch], cfg: &RatingConfig) -> (LeagueAverages, BTreeMap<TeamId, TeamRating>) {
+pub fn rate_league(
+    matches: &[FinishedMatch],
+    cfg: &RatingConfig,
+) -> (LeagueAverages, BTreeMap<TeamId, TeamRating>) {
     let mut sorted: Vec<&FinishedMatch> = matches.iter().collect();
     sorted.sort();
     let mut teams: BTreeMap<TeamId, Tally> = BTreeMap::new();
@@ -101,7 +114,8 @@ pub fn rate_league(matches: &[FinishedMatch], cfg: &RatingConfig) -> (LeagueAver
         away_goals += a;
         let elo_h = teams.get(&m.home).map_or(cfg.elo_start, |t| t.elo);
         let elo_a = teams.get(&m.away).map_or(cfg.elo_start, |t| t.elo);
-        let expected_h = 1.0 / (1.0 + 10f64.powf((elo_a - (elo_h + cfg.elo_home_advantage)) / 400.0));
+        let expected_h =
+            1.0 / (1.0 + 10f64.powf((elo_a - (elo_h + cfg.elo_home_advantage)) / 400.0));
         let score_h = match h.cmp(&a) {
             std::cmp::Ordering::Greater => 1.0,
             std::cmp::Ordering::Equal => 0.5,
@@ -114,8 +128,14 @@ pub fn rate_league(matches: &[FinishedMatch], cfg: &RatingConfig) -> (LeagueAver
             _ => (11.0 + f64::from(gd)) / 8.0,
         };
         let delta = cfg.elo_k * multiplier * (score_h - expected_h);
-        for (team, gf, ga, at_home, elo) in [(m.home, h, a, true, elo_h + delta), (m.away, a, h, false, elo_a - delta)] {
-            let t = teams.entry(team).or_insert_with(|| Tally { elo: cfg.elo_start, ..Tally::default() });
+        for (team, gf, ga, at_home, elo) in [
+            (m.home, h, a, true, elo_h + delta),
+            (m.away, a, h, false, elo_a - delta),
+        ] {
+            let t = teams.entry(team).or_insert_with(|| Tally {
+                elo: cfg.elo_start,
+                ..Tally::default()
+            });
             t.played += 1;
             t.scored += gf;
             t.conceded += ga;
@@ -128,14 +148,25 @@ pub fn rate_league(matches: &[FinishedMatch], cfg: &RatingConfig) -> (LeagueAver
         }
     }
     let n = sorted.len() as u32;
-    let averages = LeagueAverages { matches: n, home_goals: per_match(home_goals, n), away_goals: per_match(away_goals, n) };
+    let averages = LeagueAverages {
+        matches: n,
+        home_goals: per_match(home_goals, n),
+        away_goals: per_match(away_goals, n),
+    };
     // League goals per team per match.
-    let mu = if n == 0 { 0.0 } else { f64::from(home_goals + away_goals) / (2.0 * f64::from(n)) };
+    let mu = if n == 0 {
+        0.0
+    } else {
+        f64::from(home_goals + away_goals) / (2.0 * f64::from(n))
+    };
     let strength = |goals: u32, played: u32| {
         if mu <= 0.0 {
             return F64(1.0);
         }
-        F64(((f64::from(goals) + cfg.prior_matches * mu) / (f64::from(played) + cfg.prior_matches)) / mu)
+        F64(
+            ((f64::from(goals) + cfg.prior_matches * mu) / (f64::from(played) + cfg.prior_matches))
+                / mu,
+        )
     };
     let ratings = teams
         .into_iter()
@@ -173,7 +204,13 @@ mod tests {
     use super::*;
 
     fn m(kickoff: i64, home: TeamId, away: TeamId, h: u8, a: u8) -> FinishedMatch {
-        FinishedMatch { kickoff, match_id: kickoff as u64, home, away, full_time: Score { home: h, away: a } }
+        FinishedMatch {
+            kickoff,
+            match_id: kickoff as u64,
+            home,
+            away,
+            full_time: Score { home: h, away: a },
+        }
     }
 
     #[test]
@@ -182,7 +219,10 @@ mod tests {
         // moves the home team by 20 * (1 - 0.5855) = 8.29 points.
         let (_, r) = rate_league(&[m(1, 1, 2, 1, 0)], &RatingConfig::default());
         assert!((r[&1].elo.0 - 1508.29).abs() < 0.01, "{}", r[&1].elo.0);
-        assert!((r[&1].elo.0 + r[&2].elo.0 - 3000.0).abs() < 1e-9, "Elo is zero-sum");
+        assert!(
+            (r[&1].elo.0 + r[&2].elo.0 - 3000.0).abs() < 1e-9,
+            "Elo is zero-sum"
+        );
         // A 4-0 win uses the (11 + 4) / 8 multiplier.
         let (_, r) = rate_league(&[m(1, 1, 2, 4, 0)], &RatingConfig::default());
         assert!((r[&1].elo.0 - (1500.0 + 20.0 * 15.0 / 8.0 * (1.0 - 0.585_5))).abs() < 0.01);
@@ -190,11 +230,21 @@ mod tests {
 
     #[test]
     fn form_keeps_only_the_last_n_in_kickoff_order_whatever_the_input_order() {
-        let cfg = RatingConfig { form_n: 2, ..RatingConfig::default() };
+        let cfg = RatingConfig {
+            form_n: 2,
+            ..RatingConfig::default()
+        };
         let games = [m(3, 1, 2, 0, 1), m(1, 1, 2, 5, 0), m(2, 2, 1, 2, 2)];
         let (avg, r) = rate_league(&games, &cfg);
         // Team 1's last two: a 2-2 draw away, then a 0-1 home loss.
-        assert_eq!((r[&1].form_points, r[&1].form_goals_for, r[&1].form_goals_against), (1, 2, 3));
+        assert_eq!(
+            (
+                r[&1].form_points,
+                r[&1].form_goals_for,
+                r[&1].form_goals_against
+            ),
+            (1, 2, 3)
+        );
         assert_eq!(r[&1].played, 3);
         assert_eq!(avg.matches, 3);
         assert_eq!(avg.home_goals, F64(7.0 / 3.0));
@@ -205,12 +255,19 @@ mod tests {
 
     #[test]
     fn attack_and_defence_are_relative_to_the_league_and_shrunk() {
-        let cfg = RatingConfig { prior_matches: 0.0, ..RatingConfig::default() };
+        let cfg = RatingConfig {
+            prior_matches: 0.0,
+            ..RatingConfig::default()
+        };
         // 2 matches, 6 goals: mu = 1.5 goals per team per match. Team 1 scored 4 in 2 → 2/1.5.
         let (_, r) = rate_league(&[m(1, 1, 2, 3, 0), m(2, 3, 1, 2, 1)], &cfg);
         assert!((r[&1].attack.0 - 2.0 / 1.5).abs() < 1e-12);
         assert!((r[&1].defence.0 - 1.0 / 1.5).abs() < 1e-12);
-        let shrunk = rate_league(&[m(1, 1, 2, 3, 0), m(2, 3, 1, 2, 1)], &RatingConfig::default()).1;
+        let shrunk = rate_league(
+            &[m(1, 1, 2, 3, 0), m(2, 3, 1, 2, 1)],
+            &RatingConfig::default(),
+        )
+        .1;
         assert!(shrunk[&1].attack.0 < r[&1].attack.0 && shrunk[&1].attack.0 > 1.0);
     }
 }

@@ -48,7 +48,10 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(reason: RejectReason, detail: impl Into<String>) -> Self {
-        Rejection { reason, detail: detail.into() }
+        Rejection {
+            reason,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -86,10 +89,15 @@ pub fn validate(r: &Record) -> Result<(), Rejection> {
         Body::Odds(o) => {
             let p = o.price.0;
             if !p.is_finite() || p <= 1.0 {
-                return bad(InvalidPrice, format!("price {p} is not a finite decimal price > 1.0"));
+                return bad(
+                    InvalidPrice,
+                    format!("price {p} is not a finite decimal price > 1.0"),
+                );
             }
         }
-        Body::Status(s) if s.clock_s < 0 => return bad(NegativeClock, format!("clock {} s", s.clock_s)),
+        Body::Status(s) if s.clock_s < 0 => {
+            return bad(NegativeClock, format!("clock {} s", s.clock_s));
+        }
         Body::Incident(i) => {
             if i.clock_s < 0 {
                 return bad(NegativeClock, format!("incident clock {} s", i.clock_s));
@@ -98,7 +106,9 @@ pub fn validate(r: &Record) -> Result<(), Rejection> {
                 IncidentDetail::Possession { share } if share > 100 => {
                     return bad(InvalidValue, format!("possession share {share}% > 100"));
                 }
-                IncidentDetail::Shot { xg: Some(F64(x)), .. } if !(0.0..=1.0).contains(&x) => {
+                IncidentDetail::Shot {
+                    xg: Some(F64(x)), ..
+                } if !(0.0..=1.0).contains(&x) => {
                     return bad(InvalidValue, format!("xG {x} outside [0, 1]"));
                 }
                 _ => {}

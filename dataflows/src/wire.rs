@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::*;
-use crate::reject::{Rejection, RejectReason};
+use crate::reject::{RejectReason, Rejection};
 
 #[derive(Serialize, Deserialize)]
 struct WireRecord {
@@ -38,8 +38,16 @@ enum WireBody {
 }
 
 /// The record kinds, as written in `kind`.
-pub const KINDS: [&str; 8] =
-    ["fixture", "lineup", "status", "incident", "market", "odds", "result", "abandonment"];
+pub const KINDS: [&str; 8] = [
+    "fixture",
+    "lineup",
+    "status",
+    "incident",
+    "market",
+    "odds",
+    "result",
+    "abandonment",
+];
 
 impl From<Body> for WireBody {
     fn from(b: Body) -> Self {
@@ -73,7 +81,11 @@ impl From<WireBody> for Body {
 
 /// Writes a record as one JSON line (without the newline).
 pub fn to_json_line(record: &Record) -> String {
-    let wire = WireRecord { ts: record.ts, match_id: record.match_id, body: record.body.clone().into() };
+    let wire = WireRecord {
+        ts: record.ts,
+        match_id: record.match_id,
+        body: record.body.clone().into(),
+    };
     // Serializing these plain structs to a String cannot fail.
     serde_json::to_string(&wire).unwrap_or_default()
 }
@@ -82,17 +94,24 @@ pub fn to_json_line(record: &Record) -> String {
 /// their own reasons.
 pub fn parse_json_line(line: &str) -> Result<Record, Rejection> {
     match serde_json::from_str::<WireRecord>(line) {
-        Ok(w) => Ok(Record { ts: w.ts, match_id: w.match_id, body: w.body.into() }),
+        Ok(w) => Ok(Record {
+            ts: w.ts,
+            match_id: w.match_id,
+            body: w.body.into(),
+        }),
         Err(e) => {
             let detail = e.to_string();
             // serde reports an unknown internal tag as "unknown variant `x`, expected one of …";
             // confirm by reading the kind ourselves so that a bad *nested* enum is not mistaken
             // for an unknown record kind.
-            let kind = serde_json::from_str::<KindOnly>(line).ok().and_then(|k| k.kind);
+            let kind = serde_json::from_str::<KindOnly>(line)
+                .ok()
+                .and_then(|k| k.kind);
             match kind {
-                Some(k) if !KINDS.contains(&k.as_str()) => {
-                    Err(Rejection::new(RejectReason::UnknownKind, format!("unknown record kind {k:?}")))
-                }
+                Some(k) if !KINDS.contains(&k.as_str()) => Err(Rejection::new(
+                    RejectReason::UnknownKind,
+                    format!("unknown record kind {k:?}"),
+                )),
                 _ => Err(Rejection::new(RejectReason::Malformed, detail)),
             }
         }
@@ -109,7 +128,9 @@ struct KindOnly {
 pub fn peek_ts(line: &str) -> Option<EventTime> {
     if let Some(rest) = line.trim_start().strip_prefix("{\"ts\":") {
         let rest = rest.trim_start();
-        let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '-')).unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+            .unwrap_or(rest.len());
         let tail = rest[end..].trim_start();
         if end > 0 && (tail.starts_with(',') || tail.starts_with('}')) {
             return rest[..end].parse().ok();
@@ -143,8 +164,14 @@ mod tests {
     fn json_line_is_flat_and_round_trips() {
         let r = odds(1.95);
         let line = to_json_line(&r);
-        assert!(line.starts_with(r#"{"ts":1700000000000,"match":42,"kind":"odds","version":7"#), "{line}");
-        assert!(line.contains(r#""market":{"over_under":{"line":2.5}}"#), "{line}");
+        assert!(
+            line.starts_with(r#"{"ts":1700000000000,"match":42,"kind":"odds","version":7"#),
+            "{line}"
+        );
+        assert!(
+            line.contains(r#""market":{"over_under":{"line":2.5}}"#),
+            "{line}"
+        );
         assert_eq!(parse_json_line(&line).unwrap(), r);
         assert_eq!(peek_ts(&line), Some(1_700_000_000_000));
     }
@@ -154,13 +181,16 @@ mod tests {
         let line = to_json_line(&odds(f64::NAN));
         assert!(line.contains(r#""price":"NaN""#), "{line}");
         let back = parse_json_line(&line).unwrap();
-        let Body::Odds(o) = back.body else { panic!("kind changed") };
+        let Body::Odds(o) = back.body else {
+            panic!("kind changed")
+        };
         assert!(o.price.0.is_nan());
     }
 
     #[test]
     fn unknown_kind_and_malformed_lines_are_told_apart() {
-        let unknown = parse_json_line(r#"{"ts":1,"match":2,"kind":"weather","version":1}"#).unwrap_err();
+        let unknown =
+            parse_json_line(r#"{"ts":1,"match":2,"kind":"weather","version":1}"#).unwrap_err();
         assert_eq!(unknown.reason, RejectReason::UnknownKind);
         let broken = parse_json_line(r#"{"ts":1,"match":2,"kind":"odds","#).unwrap_err();
         assert_eq!(broken.reason, RejectReason::Malformed);
@@ -182,6 +212,9 @@ mod tests {
     #[test]
     fn lines_must_be_quarter_goals() {
         let bad = r#"{"ts":1,"match":2,"kind":"odds","version":1,"market":{"over_under":{"line":2.3}},"selection":"over","price":2.0}"#;
-        assert_eq!(parse_json_line(bad).unwrap_err().reason, RejectReason::Malformed);
+        assert_eq!(
+            parse_json_line(bad).unwrap_err().reason,
+            RejectReason::Malformed
+        );
     }
 }

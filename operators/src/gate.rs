@@ -9,12 +9,12 @@
 use std::collections::HashSet;
 use std::hash::Hash;
 
+use timely::ExchangeData;
+use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::OkErr;
-use timely::dataflow::StreamVec;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
-use timely::ExchangeData;
 
 use crate::ordered::InTimeOrder;
 
@@ -60,7 +60,13 @@ where
             name,
             move |_time, data: Vec<D>, out: &mut Vec<Result<D, D>>| {
                 known.extend(data.iter().filter_map(&registers));
-                out.extend(data.into_iter().map(|d| if known.contains(&parent(&d)) { Ok(d) } else { Err(d) }));
+                out.extend(data.into_iter().map(|d| {
+                    if known.contains(&parent(&d)) {
+                        Ok(d)
+                    } else {
+                        Err(d)
+                    }
+                }));
             },
         );
         results.ok_err(|r| r)

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use timely::dataflow::channels::pact::ParallelizationContract;
-use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::Capability;
 use timely::dataflow::StreamVec;
+use timely::dataflow::channels::pact::ParallelizationContract;
+use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::generic::Operator;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
@@ -41,8 +41,9 @@ where
             let mut out = Vec::new();
             move |(input, frontier), output| {
                 input.for_each_time(|cap, batches| {
-                    let entry =
-                        stash.entry(cap.time().clone()).or_insert_with(|| (cap.retain(0), Vec::new()));
+                    let entry = stash
+                        .entry(cap.time().clone())
+                        .or_insert_with(|| (cap.retain(0), Vec::new()));
                     for batch in batches {
                         entry.1.append(batch);
                     }

@@ -30,12 +30,12 @@ use std::hash::Hash;
 
 use differential_dataflow::{AsCollection, VecCollection};
 use serde::{Deserialize, Serialize};
+use timely::ExchangeData;
+use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::OkErr;
-use timely::dataflow::StreamVec;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
-use timely::ExchangeData;
 
 use crate::ordered::InTimeOrder;
 
@@ -55,7 +55,10 @@ pub trait UpsertByVersion<'scope, T: Timestamp, K, V> {
         self,
         name: &str,
         route: F,
-    ) -> (VecCollection<'scope, T, (K, V)>, StreamVec<'scope, T, (K, u64, Ignored)>)
+    ) -> (
+        VecCollection<'scope, T, (K, V)>,
+        StreamVec<'scope, T, (K, u64, Ignored)>,
+    )
     where
         F: Fn(&K) -> u64 + 'static;
 }
@@ -72,7 +75,10 @@ where
         self,
         name: &str,
         route: F,
-    ) -> (VecCollection<'scope, T, (K, V)>, StreamVec<'scope, T, (K, u64, Ignored)>)
+    ) -> (
+        VecCollection<'scope, T, (K, V)>,
+        StreamVec<'scope, T, (K, u64, Ignored)>,
+    )
     where
         F: Fn(&K) -> u64 + 'static,
     {
@@ -90,23 +96,39 @@ where
                     rest = tail;
                     let (key, version, value) = group[n - 1].clone();
                     for (k, v, x) in &group[..n - 1] {
-                        let why = if *v == version && *x == value { Ignored::Duplicate } else { Ignored::Stale };
+                        let why = if *v == version && *x == value {
+                            Ignored::Duplicate
+                        } else {
+                            Ignored::Stale
+                        };
                         out.push(Err((k.clone(), *v, why)));
                     }
                     match state.get_mut(&key) {
                         Some((cur_v, cur_x)) if (*cur_v, &*cur_x) >= (version, &value) => {
-                            let why = if *cur_v == version && *cur_x == value { Ignored::Duplicate } else { Ignored::Stale };
+                            let why = if *cur_v == version && *cur_x == value {
+                                Ignored::Duplicate
+                            } else {
+                                Ignored::Stale
+                            };
                             out.push(Err((key, version, why)));
                         }
                         Some((cur_v, cur_x)) if *cur_v == version => {
                             // A same-version conflict that the new value wins: the old value,
                             // which was applied (and counted) when it arrived, is replaced.
-                            out.push(Ok(((key.clone(), std::mem::replace(cur_x, value.clone())), time.clone(), -1)));
+                            out.push(Ok((
+                                (key.clone(), std::mem::replace(cur_x, value.clone())),
+                                time.clone(),
+                                -1,
+                            )));
                             out.push(Ok(((key, value), time.clone(), 1)));
                         }
                         Some((cur_v, cur_x)) => {
                             *cur_v = version;
-                            out.push(Ok(((key.clone(), std::mem::replace(cur_x, value.clone())), time.clone(), -1)));
+                            out.push(Ok((
+                                (key.clone(), std::mem::replace(cur_x, value.clone())),
+                                time.clone(),
+                                -1,
+                            )));
                             out.push(Ok(((key, value), time.clone(), 1)));
                         }
                         None => {

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use timely::dataflow::operators::core::UnorderedInput;
 use timely::dataflow::operators::Inspect;
+use timely::dataflow::operators::core::UnorderedInput;
 
-use oddsflow_operators::{route_hash, Ignored, RequireParent, UpsertByVersion};
+use oddsflow_operators::{Ignored, RequireParent, UpsertByVersion, route_hash};
 
 type Assertion = (u32, u64, u8); // key, version, value
 const T_MAX: u64 = 30;
@@ -20,7 +20,11 @@ fn random_assertions(seed: u64, n: usize) -> Vec<(u64, Assertion)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut out = Vec::new();
     while out.len() < n {
-        let a = (rng.random_range(0..12u32), rng.random_range(1..8u64), rng.random_range(0..3u8));
+        let a = (
+            rng.random_range(0..12u32),
+            rng.random_range(1..8u64),
+            rng.random_range(0..3u8),
+        );
         let t = rng.random_range(0..T_MAX);
         out.push((t, a));
         // Re-send some assertions: exact duplicates (same or later time) are the common noise.
@@ -33,14 +37,19 @@ fn random_assertions(seed: u64, n: usize) -> Vec<(u64, Assertion)> {
 }
 
 /// Runs `upsert_by_version` on `workers` threads; returns the output changes and ignored counts.
-fn run_upsert(input: Vec<(u64, Assertion)>, workers: usize) -> (Vec<((u32, u8), u64, isize)>, Vec<Ignored>) {
+fn run_upsert(
+    input: Vec<(u64, Assertion)>,
+    workers: usize,
+) -> (Vec<((u32, u8), u64, isize)>, Vec<Ignored>) {
     let changes = Arc::new(Mutex::new(Vec::new()));
     let ignored = Arc::new(Mutex::new(Vec::new()));
     let (c2, i2) = (changes.clone(), ignored.clone());
     timely::execute(timely::Config::process(workers), move |worker| {
         let (c3, i3) = (c2.clone(), i2.clone());
         let (mut handle, cap) = worker.dataflow::<u64, _, _>(|scope| {
-            let ((handle, cap), stream) = scope.new_unordered_input::<timely::container::CapacityContainerBuilder<Vec<Assertion>>>();
+            let ((handle, cap), stream) = scope
+                .new_unordered_input::<timely::container::CapacityContainerBuilder<Vec<Assertion>>>(
+                );
             let (current, ign) = stream.upsert_by_version("Upsert", |k: &u32| route_hash(k));
             current.inspect(move |x| c3.lock().unwrap().push(x.clone()));
             ign.inspect(move |x| i3.lock().unwrap().push(x.2));
@@ -95,29 +104,52 @@ fn upsert_equals_from_scratch_at_every_time_on_1_and_2_workers() {
         for workers in [1, 2] {
             let (changes, ignored) = run_upsert(input.clone(), workers);
             for t in 0..T_MAX {
-                assert_eq!(accumulate_at(&changes, t), upsert_from_scratch(&input, t), "seed {seed}, {workers} workers, t={t}");
+                assert_eq!(
+                    accumulate_at(&changes, t),
+                    upsert_from_scratch(&input, t),
+                    "seed {seed}, {workers} workers, t={t}"
+                );
             }
             // Every assertion either changed the state (one insertion) or was ignored.
             let insertions = changes.iter().filter(|c| c.2 > 0).count();
-            assert_eq!(insertions + ignored.len(), input.len(), "seed {seed}: nothing lost, nothing counted twice");
+            assert_eq!(
+                insertions + ignored.len(),
+                input.len(),
+                "seed {seed}: nothing lost, nothing counted twice"
+            );
             assert!(ignored.contains(&Ignored::Duplicate) && ignored.contains(&Ignored::Stale));
             let mut sorted = changes;
             sorted.sort();
             outputs.push(sorted);
         }
-        assert_eq!(outputs[0], outputs[1], "seed {seed}: 1 and 2 workers differ");
+        assert_eq!(
+            outputs[0], outputs[1],
+            "seed {seed}: 1 and 2 workers differ"
+        );
     }
 }
 
 #[test]
 fn upsert_conflicting_values_at_one_version_resolve_by_value_whatever_the_order() {
-    for order in [vec![(0, (1, 1, 5)), (0, (1, 1, 9))], vec![(3, (1, 1, 9)), (1, (1, 1, 5))]] {
+    for order in [
+        vec![(0, (1, 1, 5)), (0, (1, 1, 9))],
+        vec![(3, (1, 1, 9)), (1, (1, 1, 5))],
+    ] {
         let (changes, _) = run_upsert(order, 1);
-        assert_eq!(accumulate_at(&changes, T_MAX), BTreeMap::from([((1, 9), 1)]));
+        assert_eq!(
+            accumulate_at(&changes, T_MAX),
+            BTreeMap::from([((1, 9), 1)])
+        );
     }
     // Loser after winner: ignored as stale. Winner after loser: both were applied in turn.
-    assert_eq!(run_upsert(vec![(0, (1, 1, 9)), (1, (1, 1, 5))], 1).1, vec![Ignored::Stale]);
-    assert_eq!(run_upsert(vec![(0, (1, 1, 5)), (1, (1, 1, 9))], 1).1, vec![]);
+    assert_eq!(
+        run_upsert(vec![(0, (1, 1, 9)), (1, (1, 1, 5))], 1).1,
+        vec![Ignored::Stale]
+    );
+    assert_eq!(
+        run_upsert(vec![(0, (1, 1, 5)), (1, (1, 1, 9))], 1).1,
+        vec![]
+    );
 }
 
 #[test]
@@ -126,7 +158,12 @@ fn require_parent_equals_from_scratch() {
     // was registered at or before the item's time.
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let input: Vec<(u64, (u8, bool, u32))> = (0..400)
-        .map(|i| (rng.random_range(0..T_MAX), (rng.random_range(0..10u8), rng.random_bool(0.1), i)))
+        .map(|i| {
+            (
+                rng.random_range(0..T_MAX),
+                (rng.random_range(0..10u8), rng.random_bool(0.1), i),
+            )
+        })
         .collect();
     for workers in [1, 2] {
         let passed = Arc::new(Mutex::new(BTreeSet::new()));
@@ -156,14 +193,24 @@ fn require_parent_equals_from_scratch() {
             while worker.step() {}
         })
         .unwrap();
-        let first_registration: BTreeMap<u8, u64> = input.iter().filter(|(_, d)| d.1).fold(BTreeMap::new(), |mut m, (t, d)| {
-            let e = m.entry(d.0).or_insert(*t);
-            *e = (*e).min(*t);
-            m
-        });
-        let expected: BTreeSet<u32> =
-            input.iter().filter(|(t, d)| first_registration.get(&d.0).is_some_and(|r| r <= t)).map(|(_, d)| d.2).collect();
+        let first_registration: BTreeMap<u8, u64> =
+            input
+                .iter()
+                .filter(|(_, d)| d.1)
+                .fold(BTreeMap::new(), |mut m, (t, d)| {
+                    let e = m.entry(d.0).or_insert(*t);
+                    *e = (*e).min(*t);
+                    m
+                });
+        let expected: BTreeSet<u32> = input
+            .iter()
+            .filter(|(t, d)| first_registration.get(&d.0).is_some_and(|r| r <= t))
+            .map(|(_, d)| d.2)
+            .collect();
         assert_eq!(*passed.lock().unwrap(), expected, "{workers} workers");
-        assert_eq!(passed.lock().unwrap().len() + orphans.lock().unwrap().len(), input.len());
+        assert_eq!(
+            passed.lock().unwrap().len() + orphans.lock().unwrap().len(),
+            input.len()
+        );
     }
 }

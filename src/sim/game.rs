@@ -59,7 +59,10 @@ pub(crate) struct MatchOutcome {
 /// every 30 s, correct score every 60 s.
 fn cadence_ms(kind: MarketKind) -> i64 {
     match kind {
-        MarketKind::MatchOdds | MarketKind::OverUnder { .. } | MarketKind::NextGoal { .. } | MarketKind::Btts => 10_000,
+        MarketKind::MatchOdds
+        | MarketKind::OverUnder { .. }
+        | MarketKind::NextGoal { .. }
+        | MarketKind::Btts => 10_000,
         MarketKind::CorrectScore => 60_000,
         _ => 30_000,
     }
@@ -134,7 +137,11 @@ fn sub_off_weight(r: Role) -> f64 {
 }
 
 /// Picks a player by weight of their line; `None` when every weight is zero.
-fn pick(rng: &mut ChaCha8Rng, players: &[(PlayerId, Role)], weight: fn(Role) -> f64) -> Option<PlayerId> {
+fn pick(
+    rng: &mut ChaCha8Rng,
+    players: &[(PlayerId, Role)],
+    weight: fn(Role) -> f64,
+) -> Option<PlayerId> {
     let total: f64 = players.iter().map(|p| weight(p.1)).sum();
     if total <= 0.0 {
         return None;
@@ -146,7 +153,11 @@ fn pick(rng: &mut ChaCha8Rng, players: &[(PlayerId, Role)], weight: fn(Role) -> 
             return Some(p.0);
         }
     }
-    players.iter().rev().find(|p| weight(p.1) > 0.0).map(|p| p.0)
+    players
+        .iter()
+        .rev()
+        .find(|p| weight(p.1) > 0.0)
+        .map(|p| p.0)
 }
 
 /// An xG value: log-normal around `median`, rounded to hundredths, within [0.01, 0.95].
@@ -169,26 +180,40 @@ fn pick_sheet(rng: &mut ChaCha8Rng, team: &Team, formation: &Formation) -> Sheet
     for &(label, role) in &formation.slots {
         let k = lines.get_mut(&role).and_then(|v| v.pop()).or_else(|| {
             // Not enough players of that line: take anyone left (never with the built-in squads).
-            lines.values_mut().find(|v| !v.is_empty()).and_then(|v| v.pop())
+            lines
+                .values_mut()
+                .find(|v| !v.is_empty())
+                .and_then(|v| v.pop())
         });
         if let Some((_, k)) = k {
             starters.push((team.squad[k].id, role, label));
         }
     }
     let mut bench = Vec::with_capacity(7);
-    for (role, n) in [(Role::Gk, 1), (Role::Def, 2), (Role::Mid, 2), (Role::Fwd, 2)] {
+    for (role, n) in [
+        (Role::Gk, 1),
+        (Role::Def, 2),
+        (Role::Mid, 2),
+        (Role::Fwd, 2),
+    ] {
         for _ in 0..n {
             if let Some((_, k)) = lines.get_mut(&role).and_then(|v| v.pop()) {
                 bench.push((team.squad[k].id, team.squad[k].role, team.squad[k].natural));
             }
         }
     }
-    Sheet { formation: formation.name, starters, bench }
+    Sheet {
+        formation: formation.name,
+        starters,
+        bench,
+    }
 }
 
 /// A late change: a bench player of the same line replaces a starter (not the keeper).
 fn change_sheet(rng: &mut ChaCha8Rng, team: &Team, sheet: &Sheet) -> Option<Sheet> {
-    let outfield: Vec<usize> = (0..sheet.starters.len()).filter(|&i| sheet.starters[i].1 != Role::Gk).collect();
+    let outfield: Vec<usize> = (0..sheet.starters.len())
+        .filter(|&i| sheet.starters[i].1 != Role::Gk)
+        .collect();
     if outfield.is_empty() {
         return None;
     }
@@ -199,21 +224,40 @@ fn change_sheet(rng: &mut ChaCha8Rng, team: &Team, sheet: &Sheet) -> Option<Shee
     let out = next.starters[s];
     let inn = next.bench[b];
     next.starters[s] = (inn.0, role, out.2);
-    let natural = team.squad.iter().find(|p| p.id == out.0).map_or("SUB", |p| p.natural);
+    let natural = team
+        .squad
+        .iter()
+        .find(|p| p.id == out.0)
+        .map_or("SUB", |p| p.natural);
     next.bench[b] = (out.0, role, natural);
     Some(next)
 }
 
 fn sheet_record(team: &Team, side: Side, version: Version, sheet: &Sheet) -> Lineup {
-    let name = |id: PlayerId| team.squad.iter().find(|p| p.id == id).map_or_else(|| format!("Player {id}"), |p| p.name.clone());
+    let name = |id: PlayerId| {
+        team.squad
+            .iter()
+            .find(|p| p.id == id)
+            .map_or_else(|| format!("Player {id}"), |p| p.name.clone())
+    };
     let players = sheet
         .starters
         .iter()
         .map(|&(id, _, pos)| (id, pos, true))
         .chain(sheet.bench.iter().map(|&(id, _, pos)| (id, pos, false)))
-        .map(|(id, pos, starter)| Player { id, name: name(id), position: pos.to_string(), starter })
+        .map(|(id, pos, starter)| Player {
+            id,
+            name: name(id),
+            position: pos.to_string(),
+            starter,
+        })
         .collect();
-    Lineup { version, side, formation: sheet.formation.to_string(), players }
+    Lineup {
+        version,
+        side,
+        formation: sheet.formation.to_string(),
+        players,
+    }
 }
 
 /// Rounds down to the minute.
@@ -290,7 +334,8 @@ pub(crate) fn play(cfg: &SimConfig, world: &World, plan: &MatchPlan) -> MatchOut
 impl<'a> Game<'a> {
     fn new(cfg: &'a SimConfig, world: &'a World, plan: &'a MatchPlan) -> Game<'a> {
         let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(cfg.seed, STREAM_GAME, plan.index as u64));
-        let mut nrng = ChaCha8Rng::seed_from_u64(sub_seed(cfg.seed, STREAM_GAME_NOISE, plan.index as u64));
+        let mut nrng =
+            ChaCha8Rng::seed_from_u64(sub_seed(cfg.seed, STREAM_GAME_NOISE, plan.index as u64));
         let league = &world.leagues[plan.league];
         let teams = [&world.teams[plan.home], &world.teams[plan.away]];
         let [sh, sa] = plan.strength;
@@ -318,7 +363,8 @@ impl<'a> Game<'a> {
         let corr_side = nrng.random_range(0..2usize);
         let corr_up = nrng.random::<f64>() < 0.5;
         let abandon_at = (ab_u < cfg.noise.abandoned).then_some((ab_clock, ab_reason));
-        let correction = (corr_u < cfg.noise.result_corrections).then_some((corr_delay, corr_side, corr_up));
+        let correction =
+            (corr_u < cfg.noise.result_corrections).then_some((corr_delay, corr_side, corr_up));
 
         // The match's schedule.
         let kickoff = plan.kickoff;
@@ -331,9 +377,19 @@ impl<'a> Game<'a> {
         let mut subs = Vec::new();
         for side in 0..2 {
             let u = rng.random::<f64>();
-            let n = if u < 0.25 { 3 } else if u < 0.6 { 4 } else { 5 };
+            let n = if u < 0.25 {
+                3
+            } else if u < 0.6 {
+                4
+            } else {
+                5
+            };
             for _ in 0..n {
-                let at = if rng.random::<f64>() < 0.12 { 2700 } else { rng.random_range(55 * 60..88 * 60) };
+                let at = if rng.random::<f64>() < 0.12 {
+                    2700
+                } else {
+                    rng.random_range(55 * 60..88 * 60)
+                };
                 subs.push((at, side));
             }
         }
@@ -344,11 +400,19 @@ impl<'a> Game<'a> {
         let lineup_ts = kickoff - rng.random_range(60..=75) * MIN_MS;
         for side in 0..2 {
             let team = teams[side];
-            let f = if rng.random::<f64>() < 0.12 { rng.random_range(0..FORMATIONS.len()) } else { team.formation };
+            let f = if rng.random::<f64>() < 0.12 {
+                rng.random_range(0..FORMATIONS.len())
+            } else {
+                team.formation
+            };
             let sheet = pick_sheet(&mut rng, team, &FORMATIONS[f]);
             let change = rng.random::<f64>() < LINEUP_CHANGE;
             let change_ts = kickoff - rng.random_range(10..=40) * MIN_MS;
-            let later = if change { change_sheet(&mut rng, team, &sheet) } else { None };
+            let later = if change {
+                change_sheet(&mut rng, team, &sheet)
+            } else {
+                None
+            };
             sheets[side].push((lineup_ts, sheet));
             if let Some(s) = later {
                 sheets[side].push((change_ts, s));
@@ -408,18 +472,36 @@ impl<'a> Game<'a> {
     // ----- emission helpers -------------------------------------------------------------------
 
     fn emit(&mut self, ts: i64, body: Body) {
-        self.out.push(Record { ts, match_id: self.mid, body });
+        self.out.push(Record {
+            ts,
+            match_id: self.mid,
+            body,
+        });
     }
 
     fn status(&mut self, ts: i64, status: MatchStatus, clock_s: i32) {
         self.status_version += 1;
-        self.emit(ts, Body::Status(Status { version: self.status_version, status, clock_s }));
+        self.emit(
+            ts,
+            Body::Status(Status {
+                version: self.status_version,
+                status,
+                clock_s,
+            }),
+        );
     }
 
     fn incident(&mut self, ts: i64, side: usize, detail: IncidentDetail) -> u32 {
         let id = self.next_incident;
         self.next_incident += 1;
-        let inc = Incident { id, version: 1, side: SIDES[side], clock_s: self.clock, detail, cancelled: false };
+        let inc = Incident {
+            id,
+            version: 1,
+            side: SIDES[side],
+            clock_s: self.clock,
+            detail,
+            cancelled: false,
+        };
         if matches!(detail, IncidentDetail::Goal { .. }) {
             self.goal_incidents.push(inc);
         }
@@ -452,19 +534,41 @@ impl<'a> Game<'a> {
         let s2 = DOM_SD * DOM_SD;
         let mu = self.rates.mu(self.score, self.reds);
         let (d0, v0) = if pre { (mu, s2) } else { (self.dom, 0.0) };
-        let truth = View { score: self.score, corners: self.corners, reds: self.reds, mu, d0, v0, mult: [1.0, 1.0] };
+        let truth = View {
+            score: self.score,
+            corners: self.corners,
+            reds: self.reds,
+            mu,
+            d0,
+            v0,
+            mult: [1.0, 1.0],
+        };
         let bscore = self.lag.map_or(self.score, |(_, s)| s);
         let bmu = self.rates.mu(bscore, self.reds);
         let bd0 = if pre {
             bmu
         } else {
             match self.cfg.inefficiency {
-                Some(Inefficiency::IgnoresDominance { size }) => bmu + (1.0 - size) * (self.dom - bmu),
+                Some(Inefficiency::IgnoresDominance { size }) => {
+                    bmu + (1.0 - size) * (self.dom - bmu)
+                }
                 _ => self.dom,
             }
         };
-        let mult = if pre { [self.prematch_err[0].exp(), self.prematch_err[1].exp()] } else { [1.0, 1.0] };
-        let book = View { score: bscore, corners: self.corners, reds: self.reds, mu: bmu, d0: bd0, v0, mult };
+        let mult = if pre {
+            [self.prematch_err[0].exp(), self.prematch_err[1].exp()]
+        } else {
+            [1.0, 1.0]
+        };
+        let book = View {
+            score: bscore,
+            corners: self.corners,
+            reds: self.reds,
+            mu: bmu,
+            d0: bd0,
+            v0,
+            mult,
+        };
         (truth, book)
     }
 
@@ -495,14 +599,20 @@ impl<'a> Game<'a> {
         let implied = pricing::implied(&book, kind, &sels, margin);
         let mut changed = false;
         for (k, &sel) in sels.iter().enumerate() {
-            let raw = if implied[k] > 0.0 { 1.0 / implied[k] } else { f64::INFINITY };
+            let raw = if implied[k] > 0.0 {
+                1.0 / implied[k]
+            } else {
+                f64::INFINITY
+            };
             let cents = pricing::ladder_floor(raw);
             let prev = self.markets[i].published.get(&sel).copied();
             let publish = match prev {
                 None => true,
                 Some((_, old)) => {
                     cents != old
-                        && (force || (raw - old as f64 / 100.0).abs() >= 0.75 * pricing::tick_cents(old) as f64 / 100.0)
+                        && (force
+                            || (raw - old as f64 / 100.0).abs()
+                                >= 0.75 * pricing::tick_cents(old) as f64 / 100.0)
                 }
             };
             if publish {
@@ -510,7 +620,12 @@ impl<'a> Game<'a> {
                 self.markets[i].published.insert(sel, (version, cents));
                 self.emit(
                     ts,
-                    Body::Odds(Odds { version, market: kind, selection: sel, price: F64(cents as f64 / 100.0) }),
+                    Body::Odds(Odds {
+                        version,
+                        market: kind,
+                        selection: sel,
+                        price: F64(cents as f64 / 100.0),
+                    }),
                 );
                 changed = true;
             }
@@ -518,7 +633,13 @@ impl<'a> Game<'a> {
         self.markets[i].last_priced = ts;
         if changed || force {
             for (k, &sel) in sels.iter().enumerate() {
-                self.truth.push(TruthRow { ts, match_id: self.mid, market: kind, selection: sel, prob: p_true[k] });
+                self.truth.push(TruthRow {
+                    ts,
+                    match_id: self.mid,
+                    market: kind,
+                    selection: sel,
+                    prob: p_true[k],
+                });
             }
         }
     }
@@ -632,11 +753,18 @@ impl<'a> Game<'a> {
         if total >= 20 {
             return;
         }
-        let kind = MarketKind::NextGoal { goal: total as u8 + 1 };
+        let kind = MarketKind::NextGoal {
+            goal: total as u8 + 1,
+        };
         if self.markets.iter().any(|m| m.kind == kind) {
             return;
         }
-        self.open_market(ts, kind, vec![Selection::Home, Selection::NoGoal, Selection::Away], Phase::InPlay);
+        self.open_market(
+            ts,
+            kind,
+            vec![Selection::Home, Selection::NoGoal, Selection::Away],
+            Phase::InPlay,
+        );
     }
 
     fn close_all(&mut self, ts: i64) {
@@ -652,10 +780,16 @@ impl<'a> Game<'a> {
         use Selection as S;
         let mut v = vec![(MarketKind::MatchOdds, vec![S::Home, S::Draw, S::Away])];
         for q in [2, 6, 10, 14, 18] {
-            v.push((MarketKind::OverUnder { line: Line(q) }, vec![S::Over, S::Under]));
+            v.push((
+                MarketKind::OverUnder { line: Line(q) },
+                vec![S::Over, S::Under],
+            ));
         }
         v.push((MarketKind::Btts, vec![S::Yes, S::No]));
-        v.push((MarketKind::DoubleChance, vec![S::HomeOrDraw, S::DrawOrAway, S::HomeOrAway]));
+        v.push((
+            MarketKind::DoubleChance,
+            vec![S::HomeOrDraw, S::DrawOrAway, S::HomeOrAway],
+        ));
         let mut cs = Vec::new();
         for h in 0..=CS_MAX {
             for a in 0..=CS_MAX {
@@ -668,9 +802,15 @@ impl<'a> Game<'a> {
         let diff = outlook.lambda[0] - outlook.lambda[1];
         let main = -((2.0 * diff).round() as i32).clamp(-6, 6) * 2; // quarter goals, a multiple of 2
         for q in [main - 1, main + 1] {
-            v.push((MarketKind::AsianHandicap { line: Line(q) }, vec![S::Home, S::Away]));
+            v.push((
+                MarketKind::AsianHandicap { line: Line(q) },
+                vec![S::Home, S::Away],
+            ));
         }
-        v.push((MarketKind::CornersOverUnder { line: CORNER_LINE }, vec![S::Over, S::Under]));
+        v.push((
+            MarketKind::CornersOverUnder { line: CORNER_LINE },
+            vec![S::Over, S::Under],
+        ));
         v
     }
 
@@ -693,7 +833,8 @@ impl<'a> Game<'a> {
         let fixture_ts = floor_min(k - self.rng.random_range(24 * 60..=48 * 60) * MIN_MS);
         let open_ts = floor_min(k - self.rng.random_range(120..=360) * MIN_MS);
         // (ts, order, what): 0 fixture, 1 lineup (side, sheet index), 2 markets open, 3 drift.
-        let mut timeline: Vec<(i64, u8, usize, usize)> = vec![(fixture_ts, 0, 0, 0), (open_ts, 2, 0, 0)];
+        let mut timeline: Vec<(i64, u8, usize, usize)> =
+            vec![(fixture_ts, 0, 0, 0), (open_ts, 2, 0, 0)];
         for side in 0..2 {
             for (j, (ts, _)) in self.sheets[side].iter().enumerate() {
                 timeline.push((*ts, 1, side, j));
@@ -715,8 +856,14 @@ impl<'a> Game<'a> {
                         league,
                         season: self.plan.season.clone(),
                         kickoff: k,
-                        home: TeamRef { id: self.teams[0].id, name: self.teams[0].name.clone() },
-                        away: TeamRef { id: self.teams[1].id, name: self.teams[1].name.clone() },
+                        home: TeamRef {
+                            id: self.teams[0].id,
+                            name: self.teams[0].name.clone(),
+                        },
+                        away: TeamRef {
+                            id: self.teams[1].id,
+                            name: self.teams[1].name.clone(),
+                        },
                         venue: self.teams[0].venue.clone(),
                         referee: self.plan.referee.clone(),
                     };
@@ -724,11 +871,17 @@ impl<'a> Game<'a> {
                     self.status(ts, MatchStatus::Scheduled, 0);
                 }
                 1 => {
-                    let lineup = sheet_record(self.teams[side], SIDES[side], j as u64 + 1, &self.sheets[side][j].1);
+                    let lineup = sheet_record(
+                        self.teams[side],
+                        SIDES[side],
+                        j as u64 + 1,
+                        &self.sheets[side][j].1,
+                    );
                     self.emit(ts, Body::Lineup(lineup));
                 }
                 2 => {
-                    self.prematch_err = [drift * normal(&mut self.rng), drift * normal(&mut self.rng)];
+                    self.prematch_err =
+                        [drift * normal(&mut self.rng), drift * normal(&mut self.rng)];
                     self.rev += 1;
                     let (truth, _) = self.outlooks(ts);
                     for (kind, sels) in self.prematch_markets(&truth) {
@@ -738,7 +891,8 @@ impl<'a> Game<'a> {
                 _ => {
                     // The bookmaker's opinion drifts and converges towards the truth by kick-off.
                     for e in 0..2 {
-                        self.prematch_err[e] = 0.8 * self.prematch_err[e] + 0.3 * drift * normal(&mut self.rng);
+                        self.prematch_err[e] =
+                            0.8 * self.prematch_err[e] + 0.3 * drift * normal(&mut self.rng);
                     }
                     self.rev += 1;
                     for i in 0..self.markets.len() {
@@ -794,8 +948,16 @@ impl<'a> Game<'a> {
 
     /// Plays one half second by second; false when the match was abandoned.
     fn play_half(&mut self, half: u8) -> bool {
-        let (c0, c1) = if half == 1 { (0, 2700 + self.stoppage[0]) } else { (2700, 5400 + self.stoppage[1]) };
-        let live = if half == 1 { MatchStatus::FirstHalf } else { MatchStatus::SecondHalf };
+        let (c0, c1) = if half == 1 {
+            (0, 2700 + self.stoppage[0])
+        } else {
+            (2700, 5400 + self.stoppage[1])
+        };
+        let live = if half == 1 {
+            MatchStatus::FirstHalf
+        } else {
+            MatchStatus::SecondHalf
+        };
         if half == 2 {
             self.phase = pricing::Phase::SecondHalf;
             self.clock = 2700;
@@ -894,7 +1056,8 @@ impl<'a> Game<'a> {
         let dt = 1.0 / 60.0;
         let mu = self.rates.mu(self.score, self.reds);
         let z = normal(&mut self.rng);
-        self.dom = (self.dom + THETA * (mu - self.dom) * dt + sigma() * dt.sqrt() * z).clamp(-1.0, 1.0);
+        self.dom =
+            (self.dom + THETA * (mu - self.dom) * dt + sigma() * dt.sqrt() * z).clamp(-1.0, 1.0);
         self.dom_sum += self.dom;
         self.dom_n += 1;
         self.rev += 1;
@@ -909,7 +1072,10 @@ impl<'a> Game<'a> {
             let opp = self.plan.strength[1 - side];
             let red = pricing::red_factor(side, self.reds);
             let press = (0.35 * (own.attack - opp.defence)).exp() * red;
-            let goal = self.rates.goal[side] * pricing::profile(minute) * red * (pricing::BETA_GOAL * ds).exp();
+            let goal = self.rates.goal[side]
+                * pricing::profile(minute)
+                * red
+                * (pricing::BETA_GOAL * ds).exp();
             let pen = PEN_SHARE * goal;
             let open_goal = goal - PEN_CONV * pen;
             let per_minute = [
@@ -963,7 +1129,11 @@ impl<'a> Game<'a> {
     /// disallow it (drawn from the noise stream, and the goal does not count).
     fn goal(&mut self, ts: i64, side: usize, taker: Option<PlayerId>, overturn: bool) {
         let (scorer, own_goal, shot_xg) = {
-            let r = if overturn { &mut self.nrng } else { &mut self.rng };
+            let r = if overturn {
+                &mut self.nrng
+            } else {
+                &mut self.rng
+            };
             match taker {
                 Some(t) => (Some(t), false, F64(0.76)),
                 None => {
@@ -978,9 +1148,25 @@ impl<'a> Game<'a> {
             }
         };
         if !own_goal {
-            self.incident(ts, side, IncidentDetail::Shot { player: scorer, on_target: true, xg: Some(shot_xg) });
+            self.incident(
+                ts,
+                side,
+                IncidentDetail::Shot {
+                    player: scorer,
+                    on_target: true,
+                    xg: Some(shot_xg),
+                },
+            );
         }
-        let id = self.incident(ts, side, IncidentDetail::Goal { player: scorer, own_goal, penalty: taker.is_some() });
+        let id = self.incident(
+            ts,
+            side,
+            IncidentDetail::Goal {
+                player: scorer,
+                own_goal,
+                penalty: taker.is_some(),
+            },
+        );
         self.shown[side] += 1;
         if overturn {
             self.holds += 1;
@@ -1001,8 +1187,22 @@ impl<'a> Game<'a> {
     fn var_overturn(&mut self, ts: i64, goal: u32) {
         if let Some(inc) = self.goal_incidents.iter().find(|i| i.id == goal).copied() {
             let side = if inc.side == Side::Home { 0 } else { 1 };
-            self.emit(ts, Body::Incident(Incident { version: inc.version + 1, cancelled: true, ..inc }));
-            self.incident(ts, side, IncidentDetail::Var { decision: VarDecision::GoalOverturned, reviews: goal });
+            self.emit(
+                ts,
+                Body::Incident(Incident {
+                    version: inc.version + 1,
+                    cancelled: true,
+                    ..inc
+                }),
+            );
+            self.incident(
+                ts,
+                side,
+                IncidentDetail::Var {
+                    decision: VarDecision::GoalOverturned,
+                    reviews: goal,
+                },
+            );
             self.shown[side] = self.shown[side].saturating_sub(1);
             self.overturned += 1;
         }
@@ -1029,7 +1229,15 @@ impl<'a> Game<'a> {
             self.goal(ts, side, Some(taker.unwrap_or(0)), false);
         } else {
             let on_target = self.rng.random::<f64>() < 0.55;
-            self.incident(ts, side, IncidentDetail::Shot { player: taker, on_target, xg: Some(F64(0.76)) });
+            self.incident(
+                ts,
+                side,
+                IncidentDetail::Shot {
+                    player: taker,
+                    on_target,
+                    xg: Some(F64(0.76)),
+                },
+            );
             let pause = self.rng.random_range(5..=15) * 1000;
             self.release(ts + pause);
         }
@@ -1039,7 +1247,15 @@ impl<'a> Game<'a> {
     fn shot(&mut self, ts: i64, side: usize, on_target: bool) {
         let player = pick(&mut self.rng, &self.on_pitch[side], shot_weight);
         let x = xg(&mut self.rng, if on_target { 0.09 } else { 0.06 }, 0.6);
-        self.incident(ts, side, IncidentDetail::Shot { player, on_target, xg: Some(x) });
+        self.incident(
+            ts,
+            side,
+            IncidentDetail::Shot {
+                player,
+                on_target,
+                xg: Some(x),
+            },
+        );
     }
 
     fn corner(&mut self, ts: i64, side: usize) {
@@ -1074,7 +1290,14 @@ impl<'a> Game<'a> {
             None
         };
         let Some(card) = card else { return };
-        self.incident(ts, side, IncidentDetail::Card { player: Some(p), card });
+        self.incident(
+            ts,
+            side,
+            IncidentDetail::Card {
+                player: Some(p),
+                card,
+            },
+        );
         if card == CardKind::Yellow {
             self.booked.push(p);
         }
@@ -1088,10 +1311,19 @@ impl<'a> Game<'a> {
     }
 
     fn substitution(&mut self, ts: i64, side: usize) {
-        let Some(out) = pick(&mut self.rng, &self.on_pitch[side], sub_off_weight) else { return };
-        let role = self.on_pitch[side].iter().find(|p| p.0 == out).map_or(Role::Mid, |p| p.1);
-        let same: Vec<usize> = (0..self.bench[side].len()).filter(|&k| self.bench[side][k].1 == role).collect();
-        let any: Vec<usize> = (0..self.bench[side].len()).filter(|&k| self.bench[side][k].1 != Role::Gk).collect();
+        let Some(out) = pick(&mut self.rng, &self.on_pitch[side], sub_off_weight) else {
+            return;
+        };
+        let role = self.on_pitch[side]
+            .iter()
+            .find(|p| p.0 == out)
+            .map_or(Role::Mid, |p| p.1);
+        let same: Vec<usize> = (0..self.bench[side].len())
+            .filter(|&k| self.bench[side][k].1 == role)
+            .collect();
+        let any: Vec<usize> = (0..self.bench[side].len())
+            .filter(|&k| self.bench[side][k].1 != Role::Gk)
+            .collect();
         let pool = if same.is_empty() { any } else { same };
         if pool.is_empty() {
             return;
@@ -1101,14 +1333,27 @@ impl<'a> Game<'a> {
         if let Some(slot) = self.on_pitch[side].iter_mut().find(|p| p.0 == out) {
             *slot = inn;
         }
-        self.incident(ts, side, IncidentDetail::Substitution { player_out: out, player_in: inn.0 });
+        self.incident(
+            ts,
+            side,
+            IncidentDetail::Substitution {
+                player_out: out,
+                player_in: inn.0,
+            },
+        );
     }
 
     fn possession(&mut self, ts: i64) {
-        let avg = if self.dom_n > 0 { self.dom_sum / f64::from(self.dom_n) } else { self.dom };
+        let avg = if self.dom_n > 0 {
+            self.dom_sum / f64::from(self.dom_n)
+        } else {
+            self.dom
+        };
         self.dom_sum = 0.0;
         self.dom_n = 0;
-        let share = (50.0 + 18.0 * avg + 3.0 * normal(&mut self.rng)).round().clamp(20.0, 80.0) as u8;
+        let share = (50.0 + 18.0 * avg + 3.0 * normal(&mut self.rng))
+            .round()
+            .clamp(20.0, 80.0) as u8;
         self.incident(ts, 0, IncidentDetail::Possession { share });
         self.incident(ts, 1, IncidentDetail::Possession { share: 100 - share });
     }
@@ -1117,7 +1362,13 @@ impl<'a> Game<'a> {
         self.abandoned = true;
         self.pending.clear();
         self.status(ts, MatchStatus::Abandoned, self.clock);
-        self.emit(ts, Body::Abandonment(Abandonment { version: 1, reason: reason.to_string() }));
+        self.emit(
+            ts,
+            Body::Abandonment(Abandonment {
+                version: 1,
+                reason: reason.to_string(),
+            }),
+        );
         self.close_all(ts);
     }
 
@@ -1126,11 +1377,28 @@ impl<'a> Game<'a> {
         let ts = self.ts_at(2, clock);
         self.status(ts, MatchStatus::Finished, clock);
         self.close_all(ts);
-        let half_time = Score { home: self.half_time[0], away: self.half_time[1] };
-        let full_time = Score { home: self.score[0], away: self.score[1] };
-        let corners = Some(Score { home: self.corners[0], away: self.corners[1] });
+        let half_time = Score {
+            home: self.half_time[0],
+            away: self.half_time[1],
+        };
+        let full_time = Score {
+            home: self.score[0],
+            away: self.score[1],
+        };
+        let corners = Some(Score {
+            home: self.corners[0],
+            away: self.corners[1],
+        });
         let delay = self.rng.random_range(60..=180) * 1000;
-        self.emit(ts + delay, Body::Result(MatchResult { version: 1, half_time, full_time, corners }));
+        self.emit(
+            ts + delay,
+            Body::Result(MatchResult {
+                version: 1,
+                half_time,
+                full_time,
+                corners,
+            }),
+        );
         if let Some((after, side, up)) = self.correction {
             let mut ft = [full_time.home, full_time.away];
             if up || ft[side] == 0 {
@@ -1138,8 +1406,19 @@ impl<'a> Game<'a> {
             } else {
                 ft[side] -= 1;
             }
-            let full_time = Score { home: ft[0], away: ft[1] };
-            self.emit(ts + after, Body::Result(MatchResult { version: 2, half_time, full_time, corners }));
+            let full_time = Score {
+                home: ft[0],
+                away: ft[1],
+            };
+            self.emit(
+                ts + after,
+                Body::Result(MatchResult {
+                    version: 2,
+                    half_time,
+                    full_time,
+                    corners,
+                }),
+            );
         }
     }
 
@@ -1161,13 +1440,20 @@ impl<'a> Game<'a> {
                 [plan.strength[0].attack, plan.strength[0].defence],
                 [plan.strength[1].attack, plan.strength[1].defence],
             ],
-            score: Score { home: self.score[0], away: self.score[1] },
+            score: Score {
+                home: self.score[0],
+                away: self.score[1],
+            },
             result,
             corrected: self.correction.is_some() && !self.abandoned,
             abandoned: self.abandoned,
             overturned_goals: self.overturned,
             records: 0,
         };
-        MatchOutcome { records: self.out, truth: self.truth, summary }
+        MatchOutcome {
+            records: self.out,
+            truth: self.truth,
+            summary,
+        }
     }
 }

@@ -64,11 +64,19 @@ const GARBAGE: [Garbage; 7] = [
 ];
 
 fn garbage_line(rng: &mut ChaCha8Rng, r: &Record) -> String {
-    let bad = |match_id, body| to_json_line(&Record { ts: r.ts, match_id, body });
+    let bad = |match_id, body| {
+        to_json_line(&Record {
+            ts: r.ts,
+            match_id,
+            body,
+        })
+    };
     match GARBAGE[rng.random_range(0..GARBAGE.len())] {
         Garbage::Truncated => {
             let line = to_json_line(r);
-            let mut cut = rng.random_range(1..line.len().max(2)).min(line.len().saturating_sub(1));
+            let mut cut = rng
+                .random_range(1..line.len().max(2))
+                .min(line.len().saturating_sub(1));
             while cut > 0 && !line.is_char_boundary(cut) {
                 cut -= 1;
             }
@@ -86,12 +94,21 @@ fn garbage_line(rng: &mut ChaCha8Rng, r: &Record) -> String {
             let price = if nan { f64::NAN } else { 0.9 };
             bad(
                 r.match_id,
-                Body::Odds(Odds { version: BAD_VERSION, market: MarketKind::MatchOdds, selection: Selection::Home, price: F64(price) }),
+                Body::Odds(Odds {
+                    version: BAD_VERSION,
+                    market: MarketKind::MatchOdds,
+                    selection: Selection::Home,
+                    price: F64(price),
+                }),
             )
         }
         Garbage::NegativeClock => bad(
             r.match_id,
-            Body::Status(Status { version: BAD_VERSION, status: MatchStatus::FirstHalf, clock_s: -rng.random_range(1..=600) }),
+            Body::Status(Status {
+                version: BAD_VERSION,
+                status: MatchStatus::FirstHalf,
+                clock_s: -rng.random_range(1..=600),
+            }),
         ),
         Garbage::UnknownMatch => bad(
             UNKNOWN_MATCH_BASE + rng.random_range(0..1_000_000),
@@ -104,7 +121,11 @@ fn garbage_line(rng: &mut ChaCha8Rng, r: &Record) -> String {
             }),
         ),
         Garbage::NotJson => {
-            const JUNK: [&str; 3] = ["<html><body>502 Bad Gateway</body></html>", "\u{1}\u{2}PING", "ts=;match=;;"];
+            const JUNK: [&str; 3] = [
+                "<html><body>502 Bad Gateway</body></html>",
+                "\u{1}\u{2}PING",
+                "ts=;match=;;",
+            ];
             JUNK[rng.random_range(0..JUNK.len())].to_string()
         }
     }
@@ -112,7 +133,12 @@ fn garbage_line(rng: &mut ChaCha8Rng, r: &Record) -> String {
 
 /// Applies the feed noise to one match's records (in generation order) and returns its items
 /// sorted by `(eff, seq)`.
-pub(crate) fn apply(noise: &NoiseConfig, seed: u64, index: usize, records: Vec<Record>) -> Vec<Item> {
+pub(crate) fn apply(
+    noise: &NoiseConfig,
+    seed: u64,
+    index: usize,
+    records: Vec<Record>,
+) -> Vec<Item> {
     let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(seed, STREAM_FEED_NOISE, index as u64));
     let mut items = Vec::with_capacity(records.len() + records.len() / 16);
     let mut seq = 0u64;
@@ -129,23 +155,41 @@ pub(crate) fn apply(noise: &NoiseConfig, seed: u64, index: usize, records: Vec<R
         let u_dup = rng.random::<f64>();
         let u_stale = rng.random::<f64>();
         let u_bad = rng.random::<f64>();
-        let delay = if reorder > 0 { rng.random_range(1..=reorder) } else { 0 };
+        let delay = if reorder > 0 {
+            rng.random_range(1..=reorder)
+        } else {
+            0
+        };
         let dup_delay = rng.random_range(0..=DUPLICATE_DELAY_MS.min(reorder));
         let stale_delay = rng.random_range(STALE_DELAY_MS.0..=STALE_DELAY_MS.1);
 
-        let eff = if u_reorder < noise.reordered { r.ts + delay } else { r.ts };
+        let eff = if u_reorder < noise.reordered {
+            r.ts + delay
+        } else {
+            r.ts
+        };
         push(&mut items, eff, Payload::Decoded(r.clone()));
         if u_dup < noise.duplicates {
-            push(&mut items, eff.max(r.ts + dup_delay), Payload::Decoded(r.clone()));
+            push(
+                &mut items,
+                eff.max(r.ts + dup_delay),
+                Payload::Decoded(r.clone()),
+            );
         }
         let key = r.body.state_key();
         let keep = matches!(r.body, Body::Odds(_) | Body::Market(_) | Body::Status(_));
-        if keep && u_stale < noise.stale && r.version() >= 2 {
-            if let Some(old) = last.get(&key) {
-                // An older version re-sent later: it carries the time it was re-sent.
-                let ts = r.ts + stale_delay;
-                push(&mut items, ts, Payload::Decoded(Record { ts, ..old.clone() }));
-            }
+        if keep
+            && u_stale < noise.stale
+            && r.version() >= 2
+            && let Some(old) = last.get(&key)
+        {
+            // An older version re-sent later: it carries the time it was re-sent.
+            let ts = r.ts + stale_delay;
+            push(
+                &mut items,
+                ts,
+                Payload::Decoded(Record { ts, ..old.clone() }),
+            );
         }
         if u_bad < noise.malformed {
             let line = garbage_line(&mut rng, &r);

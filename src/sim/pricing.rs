@@ -75,12 +75,27 @@ pub(crate) enum Phase {
 
 /// Remaining play as segments of match minutes. A half's stoppage is known once its 45th/90th
 /// minute is reached (the board); before that its expectation is used.
-pub(crate) fn remaining_segments(phase: Phase, clock_s: i32, stoppage_s: [i32; 2]) -> Vec<(f64, f64)> {
+pub(crate) fn remaining_segments(
+    phase: Phase,
+    clock_s: i32,
+    stoppage_s: [i32; 2],
+) -> Vec<(f64, f64)> {
     let m = f64::from(clock_s) / 60.0;
-    let end1 = if clock_s >= 2700 { 45.0 + f64::from(stoppage_s[0]) / 60.0 } else { 45.0 + EXPECTED_STOPPAGE[0] };
-    let end2 = if clock_s >= 5400 { 90.0 + f64::from(stoppage_s[1]) / 60.0 } else { 90.0 + EXPECTED_STOPPAGE[1] };
+    let end1 = if clock_s >= 2700 {
+        45.0 + f64::from(stoppage_s[0]) / 60.0
+    } else {
+        45.0 + EXPECTED_STOPPAGE[0]
+    };
+    let end2 = if clock_s >= 5400 {
+        90.0 + f64::from(stoppage_s[1]) / 60.0
+    } else {
+        90.0 + EXPECTED_STOPPAGE[1]
+    };
     match phase {
-        Phase::Prematch => vec![(0.0, 45.0 + EXPECTED_STOPPAGE[0]), (45.0, 90.0 + EXPECTED_STOPPAGE[1])],
+        Phase::Prematch => vec![
+            (0.0, 45.0 + EXPECTED_STOPPAGE[0]),
+            (45.0, 90.0 + EXPECTED_STOPPAGE[1]),
+        ],
         Phase::FirstHalf => vec![(m, end1.max(m)), (45.0, 90.0 + EXPECTED_STOPPAGE[1])],
         Phase::HalfTime => vec![(45.0, 90.0 + EXPECTED_STOPPAGE[1])],
         Phase::SecondHalf => vec![(m, end2.max(m))],
@@ -150,8 +165,18 @@ pub(crate) fn outlook(model: &RateModel, view: &View, segments: &[(f64, f64)]) -
             let mean = view.mu + (view.d0 - view.mu) * e;
             let var = view.v0 * e * e + s2 * (1.0 - e * e);
             let prof = profile(m + dt / 2.0);
-            let gh = model.goal[0] * view.mult[0] * prof * red[0] * (BETA_GOAL * mean + BETA_GOAL * BETA_GOAL * var / 2.0).exp() * dt;
-            let ga = model.goal[1] * view.mult[1] * prof * red[1] * (-BETA_GOAL * mean + BETA_GOAL * BETA_GOAL * var / 2.0).exp() * dt;
+            let gh = model.goal[0]
+                * view.mult[0]
+                * prof
+                * red[0]
+                * (BETA_GOAL * mean + BETA_GOAL * BETA_GOAL * var / 2.0).exp()
+                * dt;
+            let ga = model.goal[1]
+                * view.mult[1]
+                * prof
+                * red[1]
+                * (-BETA_GOAL * mean + BETA_GOAL * BETA_GOAL * var / 2.0).exp()
+                * dt;
             let bc = BETA_CORNER * BETA_CORNER * var / 2.0;
             corners += (model.corner[0] * red[0] * (BETA_CORNER * mean + bc).exp()
                 + model.corner[1] * red[1] * (-BETA_CORNER * mean + bc).exp())
@@ -212,7 +237,15 @@ impl Outlook {
     /// Home win, draw, away win.
     pub(crate) fn one_x_two(&self) -> [f64; 3] {
         let mut r = [0.0; 3];
-        self.each_final(|h, a, p| r[if h > a { 0 } else if h == a { 1 } else { 2 }] += p);
+        self.each_final(|h, a, p| {
+            r[if h > a {
+                0
+            } else if h == a {
+                1
+            } else {
+                2
+            }] += p
+        });
         r
     }
 
@@ -251,8 +284,16 @@ impl Outlook {
                 two_way(selections, S::Over, over.clamp(0.0, 1.0), S::Under)
             }
             MarketKind::Btts => {
-                let home_scores = if self.score[0] > 0 { 1.0 } else { 1.0 - self.ph[0] };
-                let away_scores = if self.score[1] > 0 { 1.0 } else { 1.0 - self.pa[0] };
+                let home_scores = if self.score[0] > 0 {
+                    1.0
+                } else {
+                    1.0 - self.ph[0]
+                };
+                let away_scores = if self.score[1] > 0 {
+                    1.0
+                } else {
+                    1.0 - self.pa[0]
+                };
                 two_way(selections, S::Yes, home_scores * away_scores, S::No)
             }
             MarketKind::NextGoal { .. } => selections
@@ -299,21 +340,41 @@ impl Outlook {
                         }
                     }
                 });
-                let q = if win + lose > 0.0 { win / (win + lose) } else { 0.5 };
+                let q = if win + lose > 0.0 {
+                    win / (win + lose)
+                } else {
+                    0.5
+                };
                 two_way(selections, S::Home, q, S::Away)
             }
             MarketKind::CornersOverUnder { line } => {
                 let have = i64::from(self.corners[0]) + i64::from(self.corners[1]);
                 // Over wins when the total exceeds the line: remaining > line - have.
                 let k = (line.goals() - have as f64).floor() as i64;
-                two_way(selections, S::Over, poisson_sf(self.corners_lambda, k), S::Under)
+                two_way(
+                    selections,
+                    S::Over,
+                    poisson_sf(self.corners_lambda, k),
+                    S::Under,
+                )
             }
         }
     }
 }
 
 fn two_way(selections: &[Selection], yes: Selection, p: f64, no: Selection) -> Vec<f64> {
-    selections.iter().map(|s| if *s == yes { p } else if *s == no { 1.0 - p } else { 0.0 }).collect()
+    selections
+        .iter()
+        .map(|s| {
+            if *s == yes {
+                p
+            } else if *s == no {
+                1.0 - p
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }
 
 /// The power method: implied probabilities `π_i = p_i^k` with `k ≤ 1` chosen so that
@@ -321,7 +382,10 @@ fn two_way(selections: &[Selection], yes: Selection, p: f64, no: Selection) -> V
 /// Zero probabilities stay zero; a market with fewer than two possible outcomes gets no margin.
 pub(crate) fn power_margin(probs: &[f64], margin: f64) -> Vec<f64> {
     let target = 1.0 + margin;
-    let logs: Vec<Option<f64>> = probs.iter().map(|&p| (p > 1e-300).then(|| p.min(1.0).ln())).collect();
+    let logs: Vec<Option<f64>> = probs
+        .iter()
+        .map(|&p| (p > 1e-300).then(|| p.min(1.0).ln()))
+        .collect();
     let live = logs.iter().filter(|l| l.is_some()).count();
     let total: f64 = probs.iter().filter(|p| **p > 0.0).sum();
     if margin <= 0.0 || live < 2 || (live as f64) <= target || total <= 0.0 {
@@ -345,16 +409,31 @@ pub(crate) fn power_margin(probs: &[f64], margin: f64) -> Vec<f64> {
         if g.abs() < 1e-12 {
             break;
         }
-        if g > 0.0 { lo = k } else { hi = k }
+        if g > 0.0 {
+            lo = k
+        } else {
+            hi = k
+        }
         let newton = if d < 0.0 { k - g / d } else { f64::NAN };
-        k = if newton.is_finite() && newton > lo && newton < hi { newton } else { (lo + hi) / 2.0 };
+        k = if newton.is_finite() && newton > lo && newton < hi {
+            newton
+        } else {
+            (lo + hi) / 2.0
+        };
     }
-    logs.iter().map(|l| l.map_or(0.0, |l| (k * l).exp())).collect()
+    logs.iter()
+        .map(|l| l.map_or(0.0, |l| (k * l).exp()))
+        .collect()
 }
 
 /// The bookmaker's implied probabilities (with margin) of a market's selections, from its own
 /// outlook. Double chance is derived from the margined 1X2 (pairs of implied 1X2 probabilities).
-pub(crate) fn implied(outlook: &Outlook, kind: MarketKind, selections: &[Selection], margin: f64) -> Vec<f64> {
+pub(crate) fn implied(
+    outlook: &Outlook,
+    kind: MarketKind,
+    selections: &[Selection],
+    margin: f64,
+) -> Vec<f64> {
     if kind == MarketKind::DoubleChance {
         let [h, d, a] = {
             let v = power_margin(&outlook.one_x_two(), margin);
@@ -374,21 +453,38 @@ pub(crate) fn implied(outlook: &Outlook, kind: MarketKind, selections: &[Selecti
 }
 
 /// Price ladder bands: (upper bound exclusive, tick in hundredths).
-const LADDER: [(i64, i64); 10] =
-    [(200, 1), (300, 2), (400, 5), (600, 10), (1000, 20), (2000, 50), (3000, 100), (5000, 200), (10000, 500), (i64::MAX, 1000)];
+const LADDER: [(i64, i64); 10] = [
+    (200, 1),
+    (300, 2),
+    (400, 5),
+    (600, 10),
+    (1000, 20),
+    (2000, 50),
+    (3000, 100),
+    (5000, 200),
+    (10000, 500),
+    (i64::MAX, 1000),
+];
 /// Lowest and highest published prices, in hundredths.
 pub(crate) const MIN_PRICE_CENTS: i64 = 102;
 pub(crate) const MAX_PRICE_CENTS: i64 = 100_000;
 
 /// The ladder tick at a price in hundredths.
 pub(crate) fn tick_cents(cents: i64) -> i64 {
-    LADDER.iter().find(|(upper, _)| cents < *upper).map_or(1000, |b| b.1)
+    LADDER
+        .iter()
+        .find(|(upper, _)| cents < *upper)
+        .map_or(1000, |b| b.1)
 }
 
 /// A raw decimal price floored onto the ladder (in the bookmaker's favour), in hundredths,
 /// within [`MIN_PRICE_CENTS`, `MAX_PRICE_CENTS`].
 pub(crate) fn ladder_floor(raw: f64) -> i64 {
-    let raw = if raw.is_finite() { raw } else { MAX_PRICE_CENTS as f64 / 100.0 };
+    let raw = if raw.is_finite() {
+        raw
+    } else {
+        MAX_PRICE_CENTS as f64 / 100.0
+    };
     let cents = ((raw * 100.0 + 1e-6).floor() as i64).clamp(MIN_PRICE_CENTS, MAX_PRICE_CENTS);
     let t = tick_cents(cents);
     ((cents / t) * t).max(MIN_PRICE_CENTS)
@@ -400,30 +496,61 @@ mod tests {
     use oddsflow_dataflows::model::Line;
 
     fn model() -> RateModel {
-        RateModel { goal: [1.5 / 90.0, 1.1 / 90.0], corner: [5.5 / 90.0, 4.5 / 90.0], mu0: 0.1 }
+        RateModel {
+            goal: [1.5 / 90.0, 1.1 / 90.0],
+            corner: [5.5 / 90.0, 4.5 / 90.0],
+            mu0: 0.1,
+        }
     }
 
     fn pre_view(m: &RateModel) -> View {
-        View { score: [0, 0], corners: [0, 0], reds: [0, 0], mu: m.mu0, d0: m.mu0, v0: DOM_SD * DOM_SD, mult: [1.0, 1.0] }
+        View {
+            score: [0, 0],
+            corners: [0, 0],
+            reds: [0, 0],
+            mu: m.mu0,
+            d0: m.mu0,
+            v0: DOM_SD * DOM_SD,
+            mult: [1.0, 1.0],
+        }
     }
 
     #[test]
     fn outlook_is_a_distribution() {
         let m = model();
-        let o = outlook(&m, &pre_view(&m), &remaining_segments(Phase::Prematch, 0, [0, 0]));
+        let o = outlook(
+            &m,
+            &pre_view(&m),
+            &remaining_segments(Phase::Prematch, 0, [0, 0]),
+        );
         assert!((o.ph.iter().sum::<f64>() - 1.0).abs() < 1e-9);
-        assert!((o.next.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{:?}", o.next);
+        assert!(
+            (o.next.iter().sum::<f64>() - 1.0).abs() < 1e-9,
+            "{:?}",
+            o.next
+        );
         let x = o.one_x_two();
         assert!((x.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         assert!(x[0] > x[2], "home is stronger");
-        assert!(o.lambda[0] + o.lambda[1] > 2.0 && o.lambda[0] + o.lambda[1] < 3.5, "{:?}", o.lambda);
+        assert!(
+            o.lambda[0] + o.lambda[1] > 2.0 && o.lambda[0] + o.lambda[1] < 3.5,
+            "{:?}",
+            o.lambda
+        );
         let cs = o.probs(
             MarketKind::CorrectScore,
-            &[Selection::Score { home: 0, away: 0 }, Selection::Score { home: 1, away: 0 }, Selection::AnyOther],
+            &[
+                Selection::Score { home: 0, away: 0 },
+                Selection::Score { home: 1, away: 0 },
+                Selection::AnyOther,
+            ],
         );
         assert!((cs.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         for line in [Line(-1), Line(-3), Line(0), Line(2)] {
-            let ah = o.probs(MarketKind::AsianHandicap { line }, &[Selection::Home, Selection::Away]);
+            let ah = o.probs(
+                MarketKind::AsianHandicap { line },
+                &[Selection::Home, Selection::Away],
+            );
             assert!((ah[0] + ah[1] - 1.0).abs() < 1e-9);
         }
     }

@@ -8,11 +8,20 @@ use oddsflow_dataflows::wire::{parse_json_line, to_json_line};
 use super::*;
 
 fn cfg(matches: usize, noise: NoiseConfig) -> SimConfig {
-    SimConfig { matches, seed: 7, noise, ..SimConfig::default() }
+    SimConfig {
+        matches,
+        seed: 7,
+        noise,
+        ..SimConfig::default()
+    }
 }
 
 fn kind_name(k: &MarketKind) -> String {
-    format!("{k:?}").split([' ', '{']).next().unwrap_or("").to_string()
+    format!("{k:?}")
+        .split([' ', '{'])
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 fn lines(out: &SimOutput) -> Vec<String> {
@@ -48,7 +57,10 @@ fn same_seed_same_feed_other_seed_other_feed() {
     assert_eq!(lines(&a), lines(&b));
     assert_eq!(a.truth, b.truth);
     assert_eq!(a.matches, b.matches);
-    let other = simulate(&SimConfig { seed: 8, ..c.clone() });
+    let other = simulate(&SimConfig {
+        seed: 8,
+        ..c.clone()
+    });
     assert_ne!(lines(&a), lines(&other));
 }
 
@@ -59,7 +71,10 @@ fn a_match_does_not_depend_on_how_many_follow() {
     let more = simulate(&cfg(9, NoiseConfig::typical()));
     for m in &few.matches {
         let of = |o: &SimOutput| -> Vec<String> {
-            o.records().filter(|r| r.match_id == m.match_id).map(to_json_line).collect()
+            o.records()
+                .filter(|r| r.match_id == m.match_id)
+                .map(to_json_line)
+                .collect()
         };
         assert_eq!(of(&few), of(&more), "match {}", m.match_id);
     }
@@ -89,9 +104,16 @@ fn versions_increase_per_key_and_time_never_goes_back_without_noise() {
         if let Body::Fixture(_) = r.body {
             fixtures.insert(r.match_id, r.ts);
         }
-        assert!(fixtures.get(&r.match_id).is_some_and(|f| *f <= r.ts), "record before its fixture");
+        assert!(
+            fixtures.get(&r.match_id).is_some_and(|f| *f <= r.ts),
+            "record before its fixture"
+        );
         let v = last.entry(r.key()).or_insert(0);
-        assert!(r.version() > *v, "version did not increase: {}", to_json_line(r));
+        assert!(
+            r.version() > *v,
+            "version did not increase: {}",
+            to_json_line(r)
+        );
         *v = r.version();
     }
     assert!(out.items.iter().all(|p| matches!(p, Payload::Decoded(_))));
@@ -108,7 +130,11 @@ fn truth_rows_are_distributions() {
     }
     let mut kinds = BTreeSet::new();
     for ((_, _, market), s) in sums {
-        let want = if market == MarketKind::DoubleChance { 2.0 } else { 1.0 };
+        let want = if market == MarketKind::DoubleChance {
+            2.0
+        } else {
+            1.0
+        };
         assert!((s - want).abs() < 1e-6, "{market:?} sums to {s}");
         kinds.insert(kind_name(&market));
     }
@@ -144,7 +170,15 @@ fn goals_in_incidents_add_up_to_the_result() {
                 goals[if i.side == Side::Home { 0 } else { 1 }] += 1;
             }
         }
-        assert_eq!(Score { home: goals[0], away: goals[1] }, s.score, "match {}", s.match_id);
+        assert_eq!(
+            Score {
+                home: goals[0],
+                away: goals[1]
+            },
+            s.score,
+            "match {}",
+            s.match_id
+        );
         let result = state.get(&StateKey::Result).and_then(|r| match r.body {
             Body::Result(x) => Some(x),
             _ => None,
@@ -154,7 +188,11 @@ fn goals_in_incidents_add_up_to_the_result() {
             abandoned += 1;
             assert!(result.is_none());
             assert!(state.contains_key(&StateKey::Abandonment));
-            assert!(state.values().all(|r| !matches!(&r.body, Body::Market(m) if m.status != MarketStatus::Closed)));
+            assert!(
+                state.values().all(
+                    |r| !matches!(&r.body, Body::Market(m) if m.status != MarketStatus::Closed)
+                )
+            );
         } else if s.corrected {
             corrected += 1;
             let r = result.expect("a result");
@@ -168,7 +206,10 @@ fn goals_in_incidents_add_up_to_the_result() {
         }
         overturned += s.overturned_goals;
     }
-    assert!(checked > 10 && corrected > 0 && abandoned > 0 && overturned > 0, "{checked} {corrected} {abandoned} {overturned}");
+    assert!(
+        checked > 10 && corrected > 0 && abandoned > 0 && overturned > 0,
+        "{checked} {corrected} {abandoned} {overturned}"
+    );
 }
 
 #[test]
@@ -181,7 +222,10 @@ fn prices_carry_the_margin() {
         let Body::Odds(o) = &r.body else { continue };
         let p = o.price.0;
         assert!((1.02..=1000.0).contains(&p), "{p}");
-        assert!((p * 100.0 - (p * 100.0).round()).abs() < 1e-6, "two decimals: {p}");
+        assert!(
+            (p * 100.0 - (p * 100.0).round()).abs() < 1e-6,
+            "two decimals: {p}"
+        );
         if o.market != MarketKind::MatchOdds {
             continue;
         }
@@ -236,15 +280,26 @@ fn many_matches_overlap() {
 
 #[test]
 fn the_calendar_spreads_a_thousand_matches_over_days() {
-    let c = SimConfig { matches: 1000, ..SimConfig::default() };
+    let c = SimConfig {
+        matches: 1000,
+        ..SimConfig::default()
+    };
     let w = world::World::build(&c.sanitized());
     assert_eq!(w.matches.len(), 1000);
     let first = w.matches.iter().map(|m| m.kickoff).min().unwrap_or(0);
     let last = w.matches.iter().map(|m| m.kickoff).max().unwrap_or(0);
     assert_eq!(first, DEFAULT_START_MS);
-    assert!(last - first >= 3 * DAY_MS, "span {} h", (last - first) / HOUR_MS);
+    assert!(
+        last - first >= 3 * DAY_MS,
+        "span {} h",
+        (last - first) / HOUR_MS
+    );
     // Concurrency from kick-off + ~112 min.
-    let mut edges: Vec<(i64, i32)> = w.matches.iter().flat_map(|m| [(m.kickoff, 1), (m.kickoff + 112 * MIN_MS, -1)]).collect();
+    let mut edges: Vec<(i64, i32)> = w
+        .matches
+        .iter()
+        .flat_map(|m| [(m.kickoff, 1), (m.kickoff + 112 * MIN_MS, -1)])
+        .collect();
     edges.sort();
     let mut live = 0;
     let mut peak = 0;
@@ -259,16 +314,28 @@ fn the_calendar_spreads_a_thousand_matches_over_days() {
     for m in &w.matches {
         by_team.entry(m.home).or_default().push(m.kickoff);
         by_team.entry(m.away).or_default().push(m.kickoff);
-        *pairs.entry((m.home.min(m.away), m.home.max(m.away))).or_default() += 1;
+        *pairs
+            .entry((m.home.min(m.away), m.home.max(m.away)))
+            .or_default() += 1;
         assert_ne!(w.teams[m.home].id, w.teams[m.away].id);
     }
     for kos in by_team.values() {
-        assert!(kos.windows(2).all(|k| k[1] - k[0] >= c.min_rest_minutes * MIN_MS));
+        assert!(
+            kos.windows(2)
+                .all(|k| k[1] - k[0] >= c.min_rest_minutes * MIN_MS)
+        );
     }
-    assert!(by_team.values().all(|k| k.len() >= 10), "every team plays often");
+    assert!(
+        by_team.values().all(|k| k.len() >= 10),
+        "every team plays often"
+    );
     let ids: BTreeSet<_> = w.teams.iter().map(|t| t.id).collect();
     assert_eq!(ids.len(), w.teams.len());
-    let players: BTreeSet<_> = w.teams.iter().flat_map(|t| t.squad.iter().map(|p| p.id)).collect();
+    let players: BTreeSet<_> = w
+        .teams
+        .iter()
+        .flat_map(|t| t.squad.iter().map(|p| p.id))
+        .collect();
     assert_eq!(players.len(), w.teams.len() * 24);
     let names: BTreeSet<_> = w.teams.iter().map(|t| t.name.clone()).collect();
     assert_eq!(names.len(), w.teams.len());
@@ -291,7 +358,11 @@ fn a_clean_feed_has_no_noise() {
             _ => {}
         }
     }
-    assert!(out.matches.iter().all(|m| !m.abandoned && !m.corrected && m.overturned_goals == 0));
+    assert!(
+        out.matches
+            .iter()
+            .all(|m| !m.abandoned && !m.corrected && m.overturned_goals == 0)
+    );
 }
 
 /// What a feed shows of each kind of noise.
@@ -326,7 +397,11 @@ fn seen(out: &SimOutput) -> Seen {
                     Ok(r) => match validate(&r) {
                         Err(e) if e.reason == RejectReason::NegativeClock => "negative_clock",
                         Err(e) if e.reason == RejectReason::InvalidPrice => {
-                            if e.detail.contains("NaN") { "nan_price" } else { "low_price" }
+                            if e.detail.contains("NaN") {
+                                "nan_price"
+                            } else {
+                                "low_price"
+                            }
                         }
                         _ => "valid?!",
                     },
@@ -351,7 +426,15 @@ fn seen(out: &SimOutput) -> Seen {
         max_ts = max_ts.max(r.ts);
         match &r.body {
             Body::Result(x) if x.version == 2 => s.corrections += 1,
-            Body::Incident(i) if matches!(i.detail, IncidentDetail::Var { decision: VarDecision::GoalOverturned, .. }) => {
+            Body::Incident(i)
+                if matches!(
+                    i.detail,
+                    IncidentDetail::Var {
+                        decision: VarDecision::GoalOverturned,
+                        ..
+                    }
+                ) =>
+            {
                 s.overturns += 1
             }
             Body::Abandonment(_) => s.abandoned += 1,
@@ -365,7 +448,15 @@ fn seen(out: &SimOutput) -> Seen {
 fn each_noise_option_does_what_it_says_and_nothing_else() {
     let none = seen(&simulate(&cfg(6, NoiseConfig::none())));
     assert_eq!(
-        (none.lines, none.duplicates, none.stale, none.displaced, none.corrections, none.overturns, none.abandoned),
+        (
+            none.lines,
+            none.duplicates,
+            none.stale,
+            none.displaced,
+            none.corrections,
+            none.overturns,
+            none.abandoned
+        ),
         (0, 0, 0, 0, 0, 0, 0)
     );
     let only = |f: fn(&mut NoiseConfig)| {
@@ -376,18 +467,32 @@ fn each_noise_option_does_what_it_says_and_nothing_else() {
 
     let s = only(|n| n.malformed = 0.02);
     assert!(s.lines > 0 && s.duplicates == 0 && s.stale == 0 && s.displaced == 0);
-    let want: BTreeSet<&str> =
-        ["unknown_kind", "truncated", "not_json", "unknown_match", "negative_clock", "nan_price", "low_price"].into();
+    let want: BTreeSet<&str> = [
+        "unknown_kind",
+        "truncated",
+        "not_json",
+        "unknown_match",
+        "negative_clock",
+        "nan_price",
+        "low_price",
+    ]
+    .into();
     assert_eq!(s.garbage, want);
 
     let s = only(|n| n.duplicates = 0.05);
-    assert!(s.duplicates > 0 && s.lines == 0 && s.stale == 0 && s.displaced == 0, "{s:?}");
+    assert!(
+        s.duplicates > 0 && s.lines == 0 && s.stale == 0 && s.displaced == 0,
+        "{s:?}"
+    );
 
     let s = only(|n| {
         n.reorder_ms = 8_000;
         n.reordered = 0.05;
     });
-    assert!(s.displaced > 0 && s.max_displacement <= 8_000 && s.duplicates == 0 && s.stale == 0, "{s:?}");
+    assert!(
+        s.displaced > 0 && s.max_displacement <= 8_000 && s.duplicates == 0 && s.stale == 0,
+        "{s:?}"
+    );
 
     let s = only(|n| n.stale = 0.05);
     assert!(s.stale > 0 && s.duplicates == 0 && s.lines == 0, "{s:?}");
@@ -397,7 +502,10 @@ fn each_noise_option_does_what_it_says_and_nothing_else() {
     assert!(s.overturns == 0 && s.abandoned == 0);
 
     let s = only(|n| n.var_overturns = 0.5);
-    assert!(s.overturns > 0 && s.corrections == 0 && s.abandoned == 0, "{s:?}");
+    assert!(
+        s.overturns > 0 && s.corrections == 0 && s.abandoned == 0,
+        "{s:?}"
+    );
 
     let s = only(|n| n.abandoned = 1.0);
     assert_eq!(s.abandoned, 6);
@@ -409,15 +517,26 @@ fn reordering_is_bounded_even_with_every_kind_of_noise() {
     let n = noisy();
     let out = simulate(&cfg(8, n.clone()));
     let s = seen(&out);
-    assert!(s.displaced > 0 && s.max_displacement <= n.reorder_ms, "{s:?}");
+    assert!(
+        s.displaced > 0 && s.max_displacement <= n.reorder_ms,
+        "{s:?}"
+    );
 }
 
 #[test]
 fn records_per_match_are_in_range() {
     let out = simulate(&cfg(50, NoiseConfig::typical()));
-    let counts: Vec<usize> = out.matches.iter().filter(|m| !m.abandoned).map(|m| m.records).collect();
+    let counts: Vec<usize> = out
+        .matches
+        .iter()
+        .filter(|m| !m.abandoned)
+        .map(|m| m.records)
+        .collect();
     let mean = counts.iter().sum::<usize>() as f64 / counts.len() as f64;
-    let (lo, hi) = (counts.iter().min().copied().unwrap_or(0), counts.iter().max().copied().unwrap_or(0));
+    let (lo, hi) = (
+        counts.iter().min().copied().unwrap_or(0),
+        counts.iter().max().copied().unwrap_or(0),
+    );
     println!(
         "50 matches: {} items, {} truth rows, per match mean {mean:.0} min {lo} max {hi}",
         out.items.len(),
@@ -431,7 +550,11 @@ fn records_per_match_are_in_range() {
 /// bookmaker would show (the truth with the margin applied by the power method), sampled at the
 /// bookmaker's match-odds reprices.
 fn in_play_gap(out: &SimOutput, margin: f64) -> f64 {
-    let kickoffs: BTreeMap<MatchId, i64> = out.matches.iter().map(|m| (m.match_id, m.kickoff)).collect();
+    let kickoffs: BTreeMap<MatchId, i64> = out
+        .matches
+        .iter()
+        .map(|m| (m.match_id, m.kickoff))
+        .collect();
     let mut prices: BTreeMap<(MatchId, i64), [f64; 3]> = BTreeMap::new();
     let mut current: BTreeMap<MatchId, [f64; 3]> = BTreeMap::new();
     for r in out.records() {
@@ -452,7 +575,14 @@ fn in_play_gap(out: &SimOutput, margin: f64) -> f64 {
     }
     let (mut n, mut gap) = (0usize, 0.0);
     for (key, p) in &truth {
-        let Some(b) = prices.range(..=key).next_back().filter(|(k, _)| k.0 == key.0).map(|(_, b)| b) else { continue };
+        let Some(b) = prices
+            .range(..=key)
+            .next_back()
+            .filter(|(k, _)| k.0 == key.0)
+            .map(|(_, b)| b)
+        else {
+            continue;
+        };
         if b.iter().any(|x| *x <= 0.0 || *x > 15.0) {
             continue;
         }
@@ -468,15 +598,23 @@ fn planted_inefficiencies_move_the_bookmaker_off_the_truth() {
     let base = cfg(16, NoiseConfig::none());
     let m = base.margin;
     let fair = in_play_gap(&simulate(&base), m);
-    let ignores = in_play_gap(&simulate(&SimConfig {
-        inefficiency: Some(Inefficiency::IgnoresDominance { size: 1.0 }),
-        ..base.clone()
-    }), m);
-    let lags = in_play_gap(&simulate(&SimConfig {
-        inefficiency: Some(Inefficiency::LagsAfterGoals { seconds: 120 }),
-        ..base.clone()
-    }), m);
-    println!("in-play 1X2 gap: fair {fair:.4}, ignores dominance {ignores:.4}, lags after goals {lags:.4}");
+    let ignores = in_play_gap(
+        &simulate(&SimConfig {
+            inefficiency: Some(Inefficiency::IgnoresDominance { size: 1.0 }),
+            ..base.clone()
+        }),
+        m,
+    );
+    let lags = in_play_gap(
+        &simulate(&SimConfig {
+            inefficiency: Some(Inefficiency::LagsAfterGoals { seconds: 120 }),
+            ..base.clone()
+        }),
+        m,
+    );
+    println!(
+        "in-play 1X2 gap: fair {fair:.4}, ignores dominance {ignores:.4}, lags after goals {lags:.4}"
+    );
     assert!(fair < 0.02, "{fair}");
     assert!(ignores > 2.0 * fair, "{ignores} vs {fair}");
     assert!(lags > 1.5 * fair, "{lags} vs {fair}");
@@ -510,78 +648,80 @@ fn the_feed_has_every_kind_the_product_names() {
             }
             Body::Lineup(l) => {
                 assert_eq!(l.players.iter().filter(|p| p.starter).count(), 11);
-                assert_eq!(l.players.iter().filter(|p| p.position == "GK" && p.starter).count(), 1);
+                assert_eq!(
+                    l.players
+                        .iter()
+                        .filter(|p| p.position == "GK" && p.starter)
+                        .count(),
+                    1
+                );
                 lineup_changes += usize::from(l.version == 2);
             }
             _ => {}
         }
     }
     assert_eq!(kinds.len(), 7, "{kinds:?}"); // all but abandonment
-    for d in ["Goal", "Corner", "Card", "Shot", "Foul", "Attack", "DangerousAttack", "Possession", "Substitution", "Yellow"] {
+    for d in [
+        "Goal",
+        "Corner",
+        "Card",
+        "Shot",
+        "Foul",
+        "Attack",
+        "DangerousAttack",
+        "Possession",
+        "Substitution",
+        "Yellow",
+    ] {
         assert!(details.contains(d), "no {d} in {details:?}");
     }
-    for s in ["Scheduled", "FirstHalf", "HalfTime", "SecondHalf", "Finished"] {
+    for s in [
+        "Scheduled",
+        "FirstHalf",
+        "HalfTime",
+        "SecondHalf",
+        "Finished",
+    ] {
         assert!(statuses.contains(s), "{statuses:?}");
     }
     assert_eq!(markets.len(), 8);
-    for p in ["Prematch/Open", "InPlay/Open", "InPlay/Suspended", "InPlay/Closed", "Prematch/Closed"] {
+    for p in [
+        "Prematch/Open",
+        "InPlay/Open",
+        "InPlay/Suspended",
+        "InPlay/Closed",
+        "Prematch/Closed",
+    ] {
         assert!(phases.contains(p), "{phases:?}");
     }
     assert!(lineup_changes > 0);
 }
-
-/// `cargo test --release -p oddsflow --lib sim::tests::thousand -- --ignored --nocapture`
-#[test]
-#[ignore]
-fn thousand_matches() {
-    let t = std::time::Instant::now();
-    let out = simulate(&SimConfig { matches: 1000, noise: NoiseConfig::typical(), ..SimConfig::default() });
-    let secs = t.elapsed().as_secs_f64();
-    let span = out.records().map(|r| r.ts).max().unwrap_or(0) - out.records().map(|r| r.ts).min().unwrap_or(0);
-    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
-    for r in out.records() {
-        *by_kind.entry(r.body.kind()).or_default() += 1;
-    }
-    let bytes: usize = lines(&out).iter().map(|l| l.len() + 1).sum();
-    println!(
-        "1000 matches: {} items ({} per match), {} truth rows, {:.1} s, feed spans {:.1} days, {:.0} MB of JSON lines",
-        out.items.len(),
-        out.items.len() / 1000,
-        out.truth.len(),
-        secs,
-        span as f64 / DAY_MS as f64,
-        bytes as f64 / 1e6
-    );
-    println!("by kind: {by_kind:?}");
-    let mut odds: BTreeMap<String, usize> = BTreeMap::new();
-    for r in out.records() {
-        if let Body::Odds(o) = &r.body {
-            *odds.entry(kind_name(&o.market)).or_default() += 1;
-        }
-    }
-    let mut truth: BTreeMap<String, usize> = BTreeMap::new();
-    for t in &out.truth {
-        *truth.entry(kind_name(&t.market)).or_default() += 1;
-    }
-    println!("odds by market: {odds:?}");
-    println!("truth rows by market: {truth:?}");
-}
-
 
 #[test]
 fn the_truth_is_calibrated() {
     // The truth channel's probabilities against what then happened (seeded, so deterministic).
     let out = simulate(&cfg(300, NoiseConfig::none()));
     let res: BTreeMap<MatchId, Score> = out.matches.iter().map(|m| (m.match_id, m.score)).collect();
-    let checks: [(MarketKind, Selection, fn(Score) -> bool); 4] = [
+    type Check = (MarketKind, Selection, fn(Score) -> bool);
+    let checks: [Check; 4] = [
         (MarketKind::MatchOdds, Selection::Home, |s| s.home > s.away),
         (MarketKind::MatchOdds, Selection::Draw, |s| s.home == s.away),
-        (MarketKind::OverUnder { line: Line(10) }, Selection::Over, |s| s.home + s.away > 2),
-        (MarketKind::Btts, Selection::Yes, |s| s.home > 0 && s.away > 0),
+        (
+            MarketKind::OverUnder { line: Line(10) },
+            Selection::Over,
+            |s| s.home + s.away > 2,
+        ),
+        (MarketKind::Btts, Selection::Yes, |s| {
+            s.home > 0 && s.away > 0
+        }),
     ];
     for (market, sel, hit) in checks {
         let mut bins = [(0.0f64, 0.0f64, 0usize); 10];
-        for t in out.truth.iter().filter(|t| t.market == market && t.selection == sel) {
+        for t in out
+            .truth
+            .iter()
+            .filter(|t| t.market == market && t.selection == sel)
+        {
             let b = ((t.prob * 10.0) as usize).min(9);
             bins[b].0 += t.prob;
             bins[b].1 += f64::from(u8::from(hit(res[&t.match_id])));
@@ -590,12 +730,28 @@ fn the_truth_is_calibrated() {
         for (p, h, n) in bins {
             if n >= 3000 {
                 let (p, h) = (p / n as f64, h / n as f64);
-                assert!((p - h).abs() < 0.07, "{market:?} {sel:?}: predicted {p:.3}, happened {h:.3} ({n} rows)");
+                assert!(
+                    (p - h).abs() < 0.07,
+                    "{market:?} {sel:?}: predicted {p:.3}, happened {h:.3} ({n} rows)"
+                );
             }
         }
     }
     let n = out.matches.len() as f64;
-    let goals = out.matches.iter().map(|m| f64::from(m.score.home) + f64::from(m.score.away)).sum::<f64>() / n;
-    let home = out.matches.iter().filter(|m| m.score.home > m.score.away).count() as f64 / n;
-    assert!((2.3..3.1).contains(&goals) && (0.38..0.52).contains(&home), "{goals} goals, {home} home wins");
+    let goals = out
+        .matches
+        .iter()
+        .map(|m| f64::from(m.score.home) + f64::from(m.score.away))
+        .sum::<f64>()
+        / n;
+    let home = out
+        .matches
+        .iter()
+        .filter(|m| m.score.home > m.score.away)
+        .count() as f64
+        / n;
+    assert!(
+        (2.3..3.1).contains(&goals) && (0.38..0.52).contains(&home),
+        "{goals} goals, {home} home wins"
+    );
 }

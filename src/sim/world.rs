@@ -45,50 +45,113 @@ pub(crate) const FORMATIONS: [Formation; 7] = [
     Formation {
         name: "4-4-2",
         slots: [
-            ("GK", Gk), ("RB", Def), ("CB", Def), ("CB", Def), ("LB", Def), ("RM", Mid), ("CM", Mid),
-            ("CM", Mid), ("LM", Mid), ("ST", Fwd), ("ST", Fwd),
+            ("GK", Gk),
+            ("RB", Def),
+            ("CB", Def),
+            ("CB", Def),
+            ("LB", Def),
+            ("RM", Mid),
+            ("CM", Mid),
+            ("CM", Mid),
+            ("LM", Mid),
+            ("ST", Fwd),
+            ("ST", Fwd),
         ],
     },
     Formation {
         name: "4-3-3",
         slots: [
-            ("GK", Gk), ("RB", Def), ("CB", Def), ("CB", Def), ("LB", Def), ("CM", Mid), ("CM", Mid),
-            ("CM", Mid), ("RW", Fwd), ("ST", Fwd), ("LW", Fwd),
+            ("GK", Gk),
+            ("RB", Def),
+            ("CB", Def),
+            ("CB", Def),
+            ("LB", Def),
+            ("CM", Mid),
+            ("CM", Mid),
+            ("CM", Mid),
+            ("RW", Fwd),
+            ("ST", Fwd),
+            ("LW", Fwd),
         ],
     },
     Formation {
         name: "4-2-3-1",
         slots: [
-            ("GK", Gk), ("RB", Def), ("CB", Def), ("CB", Def), ("LB", Def), ("DM", Mid), ("DM", Mid),
-            ("RW", Fwd), ("AM", Mid), ("LW", Fwd), ("ST", Fwd),
+            ("GK", Gk),
+            ("RB", Def),
+            ("CB", Def),
+            ("CB", Def),
+            ("LB", Def),
+            ("DM", Mid),
+            ("DM", Mid),
+            ("RW", Fwd),
+            ("AM", Mid),
+            ("LW", Fwd),
+            ("ST", Fwd),
         ],
     },
     Formation {
         name: "3-5-2",
         slots: [
-            ("GK", Gk), ("CB", Def), ("CB", Def), ("CB", Def), ("RWB", Mid), ("CM", Mid), ("CM", Mid),
-            ("CM", Mid), ("LWB", Mid), ("ST", Fwd), ("ST", Fwd),
+            ("GK", Gk),
+            ("CB", Def),
+            ("CB", Def),
+            ("CB", Def),
+            ("RWB", Mid),
+            ("CM", Mid),
+            ("CM", Mid),
+            ("CM", Mid),
+            ("LWB", Mid),
+            ("ST", Fwd),
+            ("ST", Fwd),
         ],
     },
     Formation {
         name: "4-1-4-1",
         slots: [
-            ("GK", Gk), ("RB", Def), ("CB", Def), ("CB", Def), ("LB", Def), ("DM", Mid), ("RM", Mid),
-            ("CM", Mid), ("CM", Mid), ("LM", Mid), ("ST", Fwd),
+            ("GK", Gk),
+            ("RB", Def),
+            ("CB", Def),
+            ("CB", Def),
+            ("LB", Def),
+            ("DM", Mid),
+            ("RM", Mid),
+            ("CM", Mid),
+            ("CM", Mid),
+            ("LM", Mid),
+            ("ST", Fwd),
         ],
     },
     Formation {
         name: "3-4-3",
         slots: [
-            ("GK", Gk), ("CB", Def), ("CB", Def), ("CB", Def), ("RM", Mid), ("CM", Mid), ("CM", Mid),
-            ("LM", Mid), ("RW", Fwd), ("ST", Fwd), ("LW", Fwd),
+            ("GK", Gk),
+            ("CB", Def),
+            ("CB", Def),
+            ("CB", Def),
+            ("RM", Mid),
+            ("CM", Mid),
+            ("CM", Mid),
+            ("LM", Mid),
+            ("RW", Fwd),
+            ("ST", Fwd),
+            ("LW", Fwd),
         ],
     },
     Formation {
         name: "5-3-2",
         slots: [
-            ("GK", Gk), ("RWB", Def), ("CB", Def), ("CB", Def), ("CB", Def), ("LWB", Def), ("CM", Mid),
-            ("CM", Mid), ("CM", Mid), ("ST", Fwd), ("ST", Fwd),
+            ("GK", Gk),
+            ("RWB", Def),
+            ("CB", Def),
+            ("CB", Def),
+            ("CB", Def),
+            ("LWB", Def),
+            ("CM", Mid),
+            ("CM", Mid),
+            ("CM", Mid),
+            ("ST", Fwd),
+            ("ST", Fwd),
         ],
     },
 ];
@@ -191,8 +254,10 @@ fn double_round_robin(n: usize) -> Vec<Vec<(usize, usize)>> {
             ring[1] = last;
         }
     }
-    let second: Vec<Vec<(usize, usize)>> =
-        first.iter().map(|round| round.iter().map(|&(h, a)| (a, h)).collect()).collect();
+    let second: Vec<Vec<(usize, usize)>> = first
+        .iter()
+        .map(|round| round.iter().map(|&(h, a)| (a, h)).collect())
+        .collect();
     first.into_iter().chain(second).collect()
 }
 
@@ -221,8 +286,15 @@ impl World {
                 let town = TOWNS[global % TOWNS.len()];
                 let suffix = CLUB_SUFFIXES[(global / TOWNS.len()) % CLUB_SUFFIXES.len()];
                 let lap = global / (TOWNS.len() * CLUB_SUFFIXES.len());
-                let name = if lap == 0 { format!("{town} {suffix}") } else { format!("{town} {suffix} {}", lap + 1) };
-                let venue = format!("{town} {}", VENUE_KINDS[(global / TOWNS.len()) % VENUE_KINDS.len()]);
+                let name = if lap == 0 {
+                    format!("{town} {suffix}")
+                } else {
+                    format!("{town} {suffix} {}", lap + 1)
+                };
+                let venue = format!(
+                    "{town} {}",
+                    VENUE_KINDS[(global / TOWNS.len()) % VENUE_KINDS.len()]
+                );
                 let attack0 = 0.17 * normal(&mut rng);
                 let defence0 = 0.17 * normal(&mut rng);
                 let formation = rng.random_range(0..FORMATIONS.len());
@@ -241,9 +313,23 @@ impl World {
                     }
                 }
                 members.push(global);
-                teams.push(Team { id, name, venue, formation, squad, attack0, defence0 });
+                teams.push(Team {
+                    id,
+                    name,
+                    venue,
+                    formation,
+                    squad,
+                    attack0,
+                    defence0,
+                });
             }
-            leagues.push(League { code: format!("SIM{}", l + 1), teams: members, referees, base_goals, home_adv });
+            leagues.push(League {
+                code: format!("SIM{}", l + 1),
+                teams: members,
+                referees,
+                base_goals,
+                home_adv,
+            });
         }
 
         // Fixture order: by cycle (season), by round, interleaving the leagues, so that a
@@ -281,20 +367,30 @@ impl World {
         // Greedy: each fixture, in order, takes the earliest slot that fits.
         let slot_ms = cfg.slot_minutes * MIN_MS;
         let spd = cfg.slots_per_day;
-        let slot_time = |s: usize| cfg.start_ms + (s / spd) as i64 * DAY_MS + (s % spd) as i64 * slot_ms;
+        let slot_time =
+            |s: usize| cfg.start_ms + (s / spd) as i64 * DAY_MS + (s % spd) as i64 * slot_ms;
         let first_slot_at_or_after = |t: i64| -> usize {
             let rel = (t - cfg.start_ms).max(0);
             let day = rel / DAY_MS;
             let within = rel - day * DAY_MS;
             let idx = (within + slot_ms - 1) / slot_ms;
-            if idx as usize >= spd { (day as usize + 1) * spd } else { day as usize * spd + idx as usize }
+            if idx as usize >= spd {
+                (day as usize + 1) * spd
+            } else {
+                day as usize * spd + idx as usize
+            }
         };
         let rest_ms = cfg.min_rest_minutes * MIN_MS;
         let mut counts: Vec<usize> = Vec::new();
         let mut first_open = 0usize;
         let mut last_ko: Vec<Option<i64>> = vec![None; teams.len()];
-        let mut strength: Vec<Strength> =
-            teams.iter().map(|t| Strength { attack: t.attack0, defence: t.defence0 }).collect();
+        let mut strength: Vec<Strength> = teams
+            .iter()
+            .map(|t| Strength {
+                attack: t.attack0,
+                defence: t.defence0,
+            })
+            .collect();
         let mut matches = Vec::with_capacity(order.len());
         for (index, (l, season, h, a)) in order.into_iter().enumerate() {
             let ready = match (last_ko[h], last_ko[a]) {
@@ -319,7 +415,8 @@ impl World {
             let kickoff = slot_time(s);
             last_ko[h] = Some(kickoff);
             last_ko[a] = Some(kickoff);
-            let referee = leagues[l].referees[rng.random_range(0..leagues[l].referees.len())].clone();
+            let referee =
+                leagues[l].referees[rng.random_range(0..leagues[l].referees.len())].clone();
             matches.push(MatchPlan {
                 index,
                 match_id: cfg.first_match_id + index as u64,
@@ -334,11 +431,17 @@ impl World {
             // Slow drift of both teams' strengths, reverting to their long-run levels.
             for t in [h, a] {
                 let st = &mut strength[t];
-                st.attack += 0.05 * (teams[t].attack0 - st.attack) + cfg.strength_drift * normal(&mut rng);
-                st.defence += 0.05 * (teams[t].defence0 - st.defence) + cfg.strength_drift * normal(&mut rng);
+                st.attack +=
+                    0.05 * (teams[t].attack0 - st.attack) + cfg.strength_drift * normal(&mut rng);
+                st.defence +=
+                    0.05 * (teams[t].defence0 - st.defence) + cfg.strength_drift * normal(&mut rng);
             }
         }
-        World { leagues, teams, matches }
+        World {
+            leagues,
+            teams,
+            matches,
+        }
     }
 }
 

@@ -6,10 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use oddsflow::replay::{Change, Outputs, ReplayConfig};
-use oddsflow_dataflows::aggregates::{player_match_stats_of, PlayerInput, PlayerMatchStats, PlayerTotals, TeamMatchStats};
-use oddsflow_dataflows::ingest::{parse_and_validate, Payload};
+use oddsflow_dataflows::aggregates::{
+    PlayerInput, PlayerMatchStats, PlayerTotals, TeamMatchStats, player_match_stats_of,
+};
+use oddsflow_dataflows::ingest::{Payload, parse_and_validate};
 use oddsflow_dataflows::model::*;
-use oddsflow_dataflows::ratings::{rate_league, FinishedMatch, LeagueAverages, TeamRating};
+use oddsflow_dataflows::ratings::{FinishedMatch, LeagueAverages, TeamRating, rate_league};
 use oddsflow_dataflows::wire::peek_ts;
 
 /// The timestamp the replay source gives each item (the rule of `replay`'s module docs).
@@ -79,7 +81,10 @@ pub struct Expected {
     pub league_averages: BTreeMap<String, LeagueAverages>,
 }
 
-pub fn expected_from_state(state: &BTreeMap<RecordKey, Body>, ratings: &oddsflow_dataflows::ratings::RatingConfig) -> Expected {
+pub fn expected_from_state(
+    state: &BTreeMap<RecordKey, Body>,
+    ratings: &oddsflow_dataflows::ratings::RatingConfig,
+) -> Expected {
     let mut e = Expected::default();
     let mut fixtures: BTreeMap<MatchId, &Fixture> = BTreeMap::new();
     let mut results: BTreeMap<MatchId, &MatchResult> = BTreeMap::new();
@@ -99,10 +104,19 @@ pub fn expected_from_state(state: &BTreeMap<RecordKey, Body>, ratings: &oddsflow
             Body::Abandonment(_) => {
                 abandoned.insert(*m);
             }
-            Body::Lineup(l) => per_match.entry(*m).or_default().push(PlayerInput::Lineup(l.clone())),
-            Body::Status(s) => per_match.entry(*m).or_default().push(PlayerInput::Status(*s)),
+            Body::Lineup(l) => per_match
+                .entry(*m)
+                .or_default()
+                .push(PlayerInput::Lineup(l.clone())),
+            Body::Status(s) => per_match
+                .entry(*m)
+                .or_default()
+                .push(PlayerInput::Status(*s)),
             Body::Incident(i) => {
-                per_match.entry(*m).or_default().push(PlayerInput::Incident(*i));
+                per_match
+                    .entry(*m)
+                    .or_default()
+                    .push(PlayerInput::Incident(*i));
                 if i.cancelled {
                     continue;
                 }
@@ -111,12 +125,21 @@ pub fn expected_from_state(state: &BTreeMap<RecordKey, Body>, ratings: &oddsflow
                 match i.detail {
                     IncidentDetail::Goal { .. } => s.goals += 1,
                     IncidentDetail::Corner => s.corners += 1,
-                    IncidentDetail::Card { card: CardKind::Yellow, .. } => s.yellow += 1,
-                    IncidentDetail::Card { card: CardKind::SecondYellow, .. } => {
+                    IncidentDetail::Card {
+                        card: CardKind::Yellow,
+                        ..
+                    } => s.yellow += 1,
+                    IncidentDetail::Card {
+                        card: CardKind::SecondYellow,
+                        ..
+                    } => {
                         s.yellow += 1;
                         s.red += 1
                     }
-                    IncidentDetail::Card { card: CardKind::Red, .. } => s.red += 1,
+                    IncidentDetail::Card {
+                        card: CardKind::Red,
+                        ..
+                    } => s.red += 1,
                     IncidentDetail::Shot { on_target, xg, .. } => {
                         s.shots += 1;
                         if on_target {
@@ -147,13 +170,16 @@ pub fn expected_from_state(state: &BTreeMap<RecordKey, Body>, ratings: &oddsflow
     let mut leagues: BTreeMap<String, Vec<FinishedMatch>> = BTreeMap::new();
     for (m, r) in &results {
         if let (Some(f), false) = (fixtures.get(m), abandoned.contains(m)) {
-            leagues.entry(f.league.clone()).or_default().push(FinishedMatch {
-                kickoff: f.kickoff,
-                match_id: *m,
-                home: f.home.id,
-                away: f.away.id,
-                full_time: r.full_time,
-            });
+            leagues
+                .entry(f.league.clone())
+                .or_default()
+                .push(FinishedMatch {
+                    kickoff: f.kickoff,
+                    match_id: *m,
+                    home: f.home.id,
+                    away: f.away.id,
+                    full_time: r.full_time,
+                });
         }
     }
     for (league, matches) in leagues {
@@ -167,7 +193,10 @@ pub fn expected_from_state(state: &BTreeMap<RecordKey, Body>, ratings: &oddsflow
 }
 
 /// A collection's changes accumulated at time `t`.
-pub fn accumulate<K: Ord + Clone, V: Ord + Clone>(changes: &[Change<(K, V)>], t: u64) -> BTreeMap<K, V> {
+pub fn accumulate<K: Ord + Clone, V: Ord + Clone>(
+    changes: &[Change<(K, V)>],
+    t: u64,
+) -> BTreeMap<K, V> {
     let mut acc: BTreeMap<(K, V), i64> = BTreeMap::new();
     for ((k, v), time, diff) in changes {
         if *time <= t {
@@ -196,9 +225,24 @@ pub fn incremental_at(o: &Outputs, t: u64) -> Expected {
 
 /// Compares table by table so that a failure names the table.
 pub fn assert_same(got: &Expected, want: &Expected, context: &str) {
-    assert_eq!(got.team_match, want.team_match, "team_match_stats differ {context}");
-    assert_eq!(got.player_match, want.player_match, "player_match_stats differ {context}");
-    assert_eq!(got.player_totals, want.player_totals, "player_totals differ {context}");
-    assert_eq!(got.league_averages, want.league_averages, "league_averages differ {context}");
-    assert_eq!(got.team_ratings, want.team_ratings, "team_ratings differ {context}");
+    assert_eq!(
+        got.team_match, want.team_match,
+        "team_match_stats differ {context}"
+    );
+    assert_eq!(
+        got.player_match, want.player_match,
+        "player_match_stats differ {context}"
+    );
+    assert_eq!(
+        got.player_totals, want.player_totals,
+        "player_totals differ {context}"
+    );
+    assert_eq!(
+        got.league_averages, want.league_averages,
+        "league_averages differ {context}"
+    );
+    assert_eq!(
+        got.team_ratings, want.team_ratings,
+        "team_ratings differ {context}"
+    );
 }
