@@ -305,6 +305,14 @@ fn run_worker(
             }
         };
 
+    if index == 0 {
+        tracing::info!(
+            workers = peers,
+            granularity_ms = cfg.granularity_ms,
+            lateness_ms = cfg.lateness_ms,
+            "replay starts"
+        );
+    }
     let items = feed().context("opening the feed")?;
     for (seq, item) in items.enumerate() {
         let item = item.with_context(|| format!("reading feed item {seq}"))?;
@@ -363,6 +371,7 @@ fn run_worker(
         return Ok(None);
     }
     let elapsed = started.elapsed().as_secs_f64();
+    tracing::info!(records_in, late, elapsed_s = elapsed, "replay finished");
     let mut dead_letters = g.dead_letters.take();
     dead_letters.sort();
     let mut rejected_by_reason = BTreeMap::new();
@@ -408,8 +417,12 @@ pub const TABLES: [&str; 5] = [
     "league_averages",
 ];
 
-fn write_changes<D: Serialize>(path: PathBuf, rows: &[Change<D>]) -> Result<()> {
-    let mut t = ChangeTable::create(&path)?;
+fn write_changes<D: Serialize>(
+    path: PathBuf,
+    names: &[(&str, &str)],
+    rows: &[Change<D>],
+) -> Result<()> {
+    let mut t = ChangeTable::create(&path)?.with_names(names);
     for (d, time, diff) in rows {
         t.push(d, *time, *diff)?;
     }
@@ -422,16 +435,34 @@ fn write_changes<D: Serialize>(path: PathBuf, rows: &[Change<D>]) -> Result<()> 
 /// and `summary.json` (the canonical summary plus the run's measurements under `run`).
 pub fn write_outputs(dir: &Path, outputs: &Outputs, stats: &RunStats) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    write_changes(dir.join("team_match_stats.parquet"), &outputs.team_match)?;
+    // Key columns get names; value fields keep theirs (`goals`, `elo`, …).
+    let names =
+        |k0: &'static str, k1: &'static str| [("0.0", k0), ("0.1", k1), ("0", k0), ("1", "")];
+    let o = outputs;
+    write_changes(
+        dir.join("team_match_stats.parquet"),
+        &names("match", "side"),
+        &o.team_match,
+    )?;
     write_changes(
         dir.join("player_match_stats.parquet"),
-        &outputs.player_match,
+        &names("match", "player"),
+        &o.player_match,
     )?;
-    write_changes(dir.join("player_totals.parquet"), &outputs.player_totals)?;
-    write_changes(dir.join("team_ratings.parquet"), &outputs.team_ratings)?;
+    write_changes(
+        dir.join("player_totals.parquet"),
+        &names("player", ""),
+        &o.player_totals,
+    )?;
+    write_changes(
+        dir.join("team_ratings.parquet"),
+        &names("league", "team"),
+        &o.team_ratings,
+    )?;
     write_changes(
         dir.join("league_averages.parquet"),
-        &outputs.league_averages,
+        &names("league", ""),
+        &o.league_averages,
     )?;
     write_json_lines(&dir.join("dead_letter.jsonl"), outputs.dead_letters.iter())?;
     #[derive(Serialize)]

@@ -178,6 +178,7 @@ pub struct ChangeTable<D: Serialize> {
     by_name: HashMap<String, u32>,
     rows: Vec<Row>,
     scratch: Vec<(String, Cell)>,
+    renames: Vec<(String, String)>,
     _data: PhantomData<fn(&D)>,
 }
 
@@ -192,8 +193,40 @@ impl<D: Serialize> ChangeTable<D> {
             by_name: HashMap::new(),
             rows: Vec::new(),
             scratch: Vec::new(),
+            renames: Vec::new(),
             _data: PhantomData,
         })
+    }
+
+    /// Renames columns: each rule `(from, to)` renames the column `from` to `to`, and the columns
+    /// under `from.` to `to.…` (or strips the prefix when `to` is empty); the first matching
+    /// rule wins. `[("0.0", "match"), ("0.1", "side"), ("1", "")]` turns a `((match, side), stats)`
+    /// row into columns `match, side, goals, …`.
+    pub fn with_names(mut self, rules: &[(&str, &str)]) -> Self {
+        self.renames = rules
+            .iter()
+            .map(|(f, t)| (f.to_string(), t.to_string()))
+            .collect();
+        self
+    }
+
+    fn renamed(&self, name: String) -> String {
+        for (from, to) in &self.renames {
+            if name == *from {
+                return to.clone();
+            }
+            if let Some(rest) = name
+                .strip_prefix(from.as_str())
+                .and_then(|r| r.strip_prefix('.'))
+            {
+                return if to.is_empty() {
+                    rest.to_owned()
+                } else {
+                    format!("{to}.{rest}")
+                };
+            }
+        }
+        name
     }
 
     /// Rows pushed so far.
@@ -214,7 +247,9 @@ impl<D: Serialize> ChangeTable<D> {
         })
         .map_err(|e| anyhow!("flattening a row for {}: {e}", self.path.display()))?;
         let mut cells = Vec::with_capacity(self.scratch.len());
-        for (name, cell) in self.scratch.drain(..) {
+        let scratch = std::mem::take(&mut self.scratch);
+        for (name, cell) in scratch {
+            let name = self.renamed(name);
             let name = match name.as_str() {
                 "" => "data".to_owned(),
                 "time" | "diff" => format!("data.{name}"),
@@ -987,26 +1022,38 @@ pub fn write_json_lines<T: Serialize>(
     rows: impl IntoIterator<Item = T>,
 ) -> Result<()> {
     let ctx = || format!("writing {}", path.display());
-    let out = create_file(path)?;
-    let gz = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-    let mut out: Box<dyn Write> = if gz {
-        Box::new(
-            flate2::GzBuilder::new()
-                .operating_system(255)
-                .write(out, flate2::Compression::default()),
-        )
-    } else {
-        Box::new(out)
-    };
-    for row in rows {
-        serde_json::to_writer(&mut out, &row).with_context(ctx)?;
-        out.write_all(b"\n").with_context(ctx)?;
+    fn write_rows<T: Serialize, W: Write>(
+        out: &mut W,
+        rows: impl IntoIterator<Item = T>,
+    ) -> Result<()> {
+        for row in rows {
+            serde_json::to_writer(&mut *out, &row)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        Ok(())
     }
-    // Dropping a GzEncoder finishes the stream but swallows errors: flush explicitly first.
-    out.flush().with_context(ctx)?;
-    drop(out);
+    let out = create_file(path)?;
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    {
+        // Buffer in front of the encoder: serde writes in tiny pieces, and deflating each one
+        // on its own is several times slower.
+        let gz = flate2::GzBuilder::new()
+            .operating_system(255)
+            .write(out, flate2::Compression::default());
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, gz);
+        write_rows(&mut buffered, rows).with_context(ctx)?;
+        let gz = buffered
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(ctx)?;
+        gz.finish().with_context(ctx)?.flush().with_context(ctx)?;
+    } else {
+        let mut out = out;
+        write_rows(&mut out, rows).with_context(ctx)?;
+    }
     Ok(())
 }
 
@@ -1311,5 +1358,31 @@ mod tests {
             };
             assert_eq!(text, "{\"a\":1}\n{\"a\":2}\n");
         }
+    }
+
+    #[test]
+    fn key_columns_can_be_named_and_value_prefixes_stripped() {
+        #[derive(Serialize)]
+        struct Stats {
+            goals: u32,
+            xg: f64,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("named.parquet");
+        let mut t = ChangeTable::create(&path).unwrap().with_names(&[
+            ("0.0", "match"),
+            ("0.1", "side"),
+            ("1", ""),
+        ]);
+        t.push(&((7u64, "home"), Stats { goals: 2, xg: 1.5 }), 10, 1)
+            .unwrap();
+        t.finish().unwrap();
+        let rows = read_table_json(&path).unwrap();
+        let keys: Vec<&String> = rows[0].as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 6);
+        for k in ["match", "side", "goals", "xg", "time", "diff"] {
+            assert!(rows[0].get(k).is_some(), "{k} in {keys:?}");
+        }
+        assert_eq!(rows[0]["match"], 7);
     }
 }

@@ -132,26 +132,96 @@ pub struct MatchState<'scope> {
     pub abandonments: VecCollection<'scope, Time, (MatchId, Abandonment)>,
 }
 
-macro_rules! select {
-    ($state:expr, $variant:ident) => {
-        $state.clone().flat_map(|((m, _), body)| match body {
-            Body::$variant(x) => Some((m, x)),
-            _ => None,
-        })
-    };
+/// A state change tagged with its match, before it is split by kind.
+type KindChange = ((MatchId, Body), Time, isize);
+
+fn kind_index(body: &Body) -> u64 {
+    match body {
+        Body::Fixture(_) => 0,
+        Body::Lineup(_) => 1,
+        Body::Status(_) => 2,
+        Body::Incident(_) => 3,
+        Body::Market(_) => 4,
+        Body::Odds(_) => 5,
+        Body::Result(_) => 6,
+        Body::Abandonment(_) => 7,
+    }
+}
+
+fn unwrap_kind<'scope, X: Clone + 'static>(
+    part: StreamVec<'scope, Time, KindChange>,
+    pick: fn(Body) -> Option<X>,
+) -> VecCollection<'scope, Time, (MatchId, X)> {
+    use differential_dataflow::AsCollection;
+    part.flat_map(move |((m, body), t, r)| pick(body).map(|x| ((m, x), t, r)))
+        .as_collection()
 }
 
 impl<'scope> MatchState<'scope> {
+    /// Splits the keyed state by kind. Each change goes to exactly one output (a `partition`,
+    /// not eight filters: a stream read by several operators is cloned for each of them, and
+    /// odds changes are most of the feed).
     pub fn split(state: &VecCollection<'scope, Time, (RecordKey, Body)>) -> Self {
+        use timely::dataflow::operators::vec::Partition;
+        let parts = state.inner.clone().partition(8, |(((m, _), body), t, r)| {
+            (kind_index(&body), ((m, body), t, r))
+        });
+        let mut parts = parts.into_iter();
+        let mut next = || parts.next().expect("eight parts");
         MatchState {
-            fixtures: select!(state, Fixture),
-            lineups: select!(state, Lineup),
-            statuses: select!(state, Status),
-            incidents: select!(state, Incident),
-            markets: select!(state, Market),
-            odds: select!(state, Odds),
-            results: select!(state, Result),
-            abandonments: select!(state, Abandonment),
+            fixtures: unwrap_kind(next(), |b| {
+                if let Body::Fixture(x) = b {
+                    Some(x)
+                } else {
+                    None
+                }
+            }),
+            lineups: unwrap_kind(next(), |b| {
+                if let Body::Lineup(x) = b {
+                    Some(x)
+                } else {
+                    None
+                }
+            }),
+            statuses: unwrap_kind(next(), |b| {
+                if let Body::Status(x) = b {
+                    Some(x)
+                } else {
+                    None
+                }
+            }),
+            incidents: unwrap_kind(next(), |b| {
+                if let Body::Incident(x) = b {
+                    Some(x)
+                } else {
+                    None
+                }
+            }),
+            markets: unwrap_kind(next(), |b| {
+                if let Body::Market(x) = b {
+                    Some(x)
+                } else {
+                    None
+                }
+            }),
+            odds: unwrap_kind(
+                next(),
+                |b| if let Body::Odds(x) = b { Some(x) } else { None },
+            ),
+            results: unwrap_kind(next(), |b| {
+                if let Body::Result(x) = b {
+                    Some(x)
+                } else {
+                    None
+                }
+            }),
+            abandonments: unwrap_kind(next(), |b| {
+                if let Body::Abandonment(x) = b {
+                    Some(x)
+                } else {
+                    None
+                }
+            }),
         }
     }
 }
