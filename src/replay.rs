@@ -270,9 +270,12 @@ fn run_worker(
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "{spinner} {elapsed_precise} {human_pos} records  {per_sec}  {msg}",
+                "{spinner} {elapsed_precise} {human_pos} records  {rate} records/s  {msg}",
             )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner())
+            .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0}", s.per_sec());
+            }),
         );
         bar
     });
