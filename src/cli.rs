@@ -222,6 +222,10 @@ fn replay_cmd(a: ReplayArgs) -> Result<()> {
             ("player_totals", outputs.player_totals.len()),
             ("team_ratings", outputs.team_ratings.len()),
             ("league_averages", outputs.league_averages.len()),
+            ("dominance", outputs.dominance.len()),
+            ("availability", outputs.available.len()),
+            ("prematch_close", outputs.prematch_close.len()),
+            ("features", outputs.features.len()),
         ] {
             println!(
                 "  {:<20} {:>9} changes  {}/{name}.parquet",

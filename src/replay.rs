@@ -41,7 +41,11 @@ use timely::dataflow::operators::{Exchange, Inspect, Probe};
 
 use oddsflow_dataflows::Time;
 use oddsflow_dataflows::aggregates::{PlayerMatchStats, PlayerTotals, TeamMatchStats, aggregates};
+use oddsflow_dataflows::availability::{Quote, SelectionKey, availability};
+use oddsflow_dataflows::dominance::{Dominance, DominanceConfig, dominance};
+use oddsflow_dataflows::features::{FeatureVector, features};
 use oddsflow_dataflows::ingest::{MatchState, Payload, Sequenced, ingest};
+use oddsflow_dataflows::model::F64;
 use oddsflow_dataflows::model::{Body, MatchId, PlayerId, Side, TeamId};
 use oddsflow_dataflows::ratings::{LeagueAverages, RatingConfig, TeamRating};
 use oddsflow_dataflows::reject::DeadLetter;
@@ -85,6 +89,7 @@ pub struct ReplayConfig {
     /// How far behind the feed clock the input frontier stays, in ms.
     pub lateness_ms: u64,
     pub ratings: RatingConfig,
+    pub dominance: DominanceConfig,
     /// Show a progress bar (only drawn on a terminal, by worker 0).
     pub progress: bool,
 }
@@ -95,6 +100,7 @@ impl Default for ReplayConfig {
             granularity_ms: 1_000,
             lateness_ms: 30_000,
             ratings: RatingConfig::default(),
+            dominance: DominanceConfig::default(),
             progress: true,
         }
     }
@@ -128,6 +134,12 @@ pub struct Outputs {
     pub player_totals: Vec<Change<(PlayerId, PlayerTotals)>>,
     pub team_ratings: Vec<Change<((String, TeamId), TeamRating)>>,
     pub league_averages: Vec<Change<(String, LeagueAverages)>>,
+    /// `((match, window width ms), Dominance)` for live matches.
+    pub dominance: Vec<Change<((MatchId, u64), Dominance)>>,
+    pub available: Vec<Change<(SelectionKey, Quote)>>,
+    pub prematch_close: Vec<Change<(SelectionKey, F64)>>,
+    /// The feature deltas (the offline store's content).
+    pub features: Vec<Change<(MatchId, FeatureVector)>>,
     /// Sorted by feed position.
     pub dead_letters: Vec<DeadLetter>,
     pub summary: Summary,
@@ -150,6 +162,10 @@ struct Gathered {
     player_totals: Sink<(PlayerId, PlayerTotals)>,
     team_ratings: Sink<((String, TeamId), TeamRating)>,
     league_averages: Sink<(String, LeagueAverages)>,
+    dominance: Sink<((MatchId, u64), Dominance)>,
+    available: Sink<(SelectionKey, Quote)>,
+    prematch_close: Sink<(SelectionKey, F64)>,
+    features: Sink<(MatchId, FeatureVector)>,
     dead_letters: Rc<RefCell<Vec<DeadLetter>>>,
     records_ok: Rc<RefCell<u64>>,
     ignored: Rc<RefCell<(u64, u64)>>,
@@ -224,17 +240,25 @@ fn run_worker(
     let g = Gathered::default();
     let probe = ProbeHandle::new();
     let ratings = cfg.ratings.clone();
+    let dominance_cfg = cfg.dominance.clone();
     let (mut handle, mut cap) = worker.dataflow::<Time, _, _>(|scope| {
         let ((handle, cap), items) =
             scope.new_unordered_input::<CapacityContainerBuilder<Vec<Sequenced>>>();
         let ingested = ingest(items);
         let state = MatchState::split(&ingested.state);
         let agg = aggregates(&state, &ratings);
+        let dom = dominance(&state, &dominance_cfg);
+        let avail = availability(&state);
+        let feats = features(&state, &agg, &dom, &avail, &dominance_cfg, &ratings);
         gather(agg.team_match, &g.team_match, &probe);
         gather(agg.player_match, &g.player_match, &probe);
         gather(agg.player_totals, &g.player_totals, &probe);
         gather(agg.team_ratings, &g.team_ratings, &probe);
         gather(agg.league_averages, &g.league_averages, &probe);
+        gather(dom, &g.dominance, &probe);
+        gather(avail.available, &g.available, &probe);
+        gather(avail.prematch_close, &g.prematch_close, &probe);
+        gather(feats, &g.features, &probe);
         let dl = g.dead_letters.clone();
         gather_stream(ingested.dead_letters, &probe, move |d| {
             dl.borrow_mut().push(d.clone())
@@ -273,9 +297,12 @@ fn run_worker(
                 "{spinner} {elapsed_precise} {human_pos} records  {rate} records/s  {msg}",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner())
-            .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.0}", s.per_sec());
-            }),
+            .with_key(
+                "rate",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0}", s.per_sec());
+                },
+            ),
         );
         bar
     });
@@ -400,6 +427,10 @@ fn run_worker(
         player_totals: canonical(g.player_totals.take()),
         team_ratings: canonical(g.team_ratings.take()),
         league_averages: canonical(g.league_averages.take()),
+        dominance: canonical(g.dominance.take()),
+        available: canonical(g.available.take()),
+        prematch_close: canonical(g.prematch_close.take()),
+        features: canonical(g.features.take()),
         dead_letters,
         summary,
     };
@@ -412,12 +443,16 @@ fn run_worker(
 }
 
 /// The output tables by name, each written as `<name>.parquet`.
-pub const TABLES: [&str; 5] = [
+pub const TABLES: [&str; 9] = [
     "team_match_stats",
     "player_match_stats",
     "player_totals",
     "team_ratings",
     "league_averages",
+    "dominance",
+    "availability",
+    "prematch_close",
+    "features",
 ];
 
 fn write_changes<D: Serialize>(
@@ -467,6 +502,22 @@ pub fn write_outputs(dir: &Path, outputs: &Outputs, stats: &RunStats) -> Result<
         &names("league", ""),
         &o.league_averages,
     )?;
+    let selection = [("0.0", "match"), ("0.1", "market"), ("0.2", "selection")];
+    let quote = [selection[0], selection[1], selection[2], ("1", "")];
+    write_changes(dir.join("availability.parquet"), &quote, &o.available)?;
+    let close = [selection[0], selection[1], selection[2], ("1", "price")];
+    write_changes(
+        dir.join("prematch_close.parquet"),
+        &close,
+        &o.prematch_close,
+    )?;
+    let windows = names("match", "window_ms");
+    write_changes(dir.join("dominance.parquet"), &windows, &o.dominance)?;
+    write_changes(
+        dir.join("features.parquet"),
+        &names("match", ""),
+        &o.features,
+    )?;
     write_json_lines(&dir.join("dead_letter.jsonl"), outputs.dead_letters.iter())?;
     #[derive(Serialize)]
     struct SummaryFile<'a> {
@@ -499,6 +550,10 @@ impl Outputs {
         section(&mut s, "player_totals", &self.player_totals);
         section(&mut s, "team_ratings", &self.team_ratings);
         section(&mut s, "league_averages", &self.league_averages);
+        section(&mut s, "dominance", &self.dominance);
+        section(&mut s, "availability", &self.available);
+        section(&mut s, "prematch_close", &self.prematch_close);
+        section(&mut s, "features", &self.features);
         s.push_str(&format!("# dead_letters ({})\n", self.dead_letters.len()));
         for d in &self.dead_letters {
             s.push_str(&serde_json::to_string(d).unwrap_or_default());

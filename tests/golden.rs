@@ -62,7 +62,28 @@ fn golden_text(o: &Outputs) -> String {
     final_state(&mut s, "player_totals", &o.player_totals);
     final_state(&mut s, "team_ratings", &o.team_ratings);
     final_state(&mut s, "league_averages", &o.league_averages);
+    final_state(&mut s, "prematch_close", &o.prematch_close);
+    // The live collections are empty once every match has finished: snapshot them at a quarter,
+    // half and three quarters of the feed's time range instead.
+    let times: Vec<u64> = o.features.iter().map(|c| c.1).collect();
+    let (lo, hi) = (times.iter().min().copied().unwrap_or(0), times.iter().max().copied().unwrap_or(0));
+    for q in [1, 2, 3] {
+        let t = lo + (hi - lo) / 4 * q;
+        s.push_str(&format!("## snapshot at t={t}\n"));
+        snapshot(&mut s, "dominance", &o.dominance, t);
+        snapshot(&mut s, "availability", &o.available, t);
+        snapshot(&mut s, "features", &o.features, t);
+    }
     s
+}
+
+fn snapshot<K: Ord + Clone + Serialize, V: Ord + Clone + Serialize>(out: &mut String, name: &str, changes: &[Change<(K, V)>], t: u64) {
+    let state = accumulate(changes, t);
+    out.push_str(&format!("### {name}: {} rows\n", state.len()));
+    for row in state {
+        out.push_str(&serde_json::to_string(&row).unwrap_or_default());
+        out.push('\n');
+    }
 }
 
 #[test]

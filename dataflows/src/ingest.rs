@@ -39,8 +39,9 @@ pub type Sequenced = (u64, Payload);
 
 /// What ingest produces.
 pub struct Ingested<'scope> {
-    /// The current keyed state of every match: the newest version of each key.
-    pub state: VecCollection<'scope, Time, (RecordKey, Body)>,
+    /// The current keyed state of every match: the newest version of each key, with the event
+    /// time of the record that set it.
+    pub state: VecCollection<'scope, Time, (RecordKey, (Body, EventTime))>,
     /// Valid records, before upsert (each counted once as `records_ok`).
     pub valid: StreamVec<'scope, Time, Record>,
     /// Refused records with their reasons.
@@ -106,7 +107,7 @@ pub fn ingest<'scope>(items: StreamVec<'scope, Time, Sequenced>) -> Ingested<'sc
     let valid = known.map(|(_, r)| r);
     let (state, ignored) = valid
         .clone()
-        .map(|r| (r.key(), r.version(), r.body))
+        .map(|r| (r.key(), r.version(), (r.body, r.ts)))
         .upsert_by_version("UpsertByVersion", |k: &RecordKey| route_match(&k.0));
     let dead_letters = {
         use timely::dataflow::operators::Concat;
@@ -126,6 +127,8 @@ pub struct MatchState<'scope> {
     pub lineups: VecCollection<'scope, Time, (MatchId, Lineup)>,
     pub statuses: VecCollection<'scope, Time, (MatchId, Status)>,
     pub incidents: VecCollection<'scope, Time, (MatchId, Incident)>,
+    /// The incidents with the event time of the record that set them (for event-time windows).
+    pub timed_incidents: VecCollection<'scope, Time, (MatchId, (EventTime, Incident))>,
     pub markets: VecCollection<'scope, Time, (MatchId, Market)>,
     pub odds: VecCollection<'scope, Time, (MatchId, Odds)>,
     pub results: VecCollection<'scope, Time, (MatchId, MatchResult)>,
@@ -133,7 +136,7 @@ pub struct MatchState<'scope> {
 }
 
 /// A state change tagged with its match, before it is split by kind.
-type KindChange = ((MatchId, Body), Time, isize);
+type KindChange = ((MatchId, (Body, EventTime)), Time, isize);
 
 fn kind_index(body: &Body) -> u64 {
     match body {
@@ -151,77 +154,57 @@ fn kind_index(body: &Body) -> u64 {
 fn unwrap_kind<'scope, X: Clone + 'static>(
     part: StreamVec<'scope, Time, KindChange>,
     pick: fn(Body) -> Option<X>,
-) -> VecCollection<'scope, Time, (MatchId, X)> {
+) -> VecCollection<'scope, Time, (MatchId, (X, EventTime))> {
     use differential_dataflow::AsCollection;
-    part.flat_map(move |((m, body), t, r)| pick(body).map(|x| ((m, x), t, r)))
+    part.flat_map(move |((m, (body, ts)), t, r)| pick(body).map(|x| ((m, (x, ts)), t, r)))
         .as_collection()
+}
+
+fn untimed<'scope, X: Clone + 'static>(
+    c: VecCollection<'scope, Time, (MatchId, (X, EventTime))>,
+) -> VecCollection<'scope, Time, (MatchId, X)> {
+    c.map(|(m, (x, _))| (m, x))
+}
+
+/// `|b| match b { Body::$v(x) => Some(x), _ => None }`
+macro_rules! pick {
+    ($v:ident) => {
+        |b| match b {
+            Body::$v(x) => Some(x),
+            _ => None,
+        }
+    };
 }
 
 impl<'scope> MatchState<'scope> {
     /// Splits the keyed state by kind. Each change goes to exactly one output (a `partition`,
     /// not eight filters: a stream read by several operators is cloned for each of them, and
     /// odds changes are most of the feed).
-    pub fn split(state: &VecCollection<'scope, Time, (RecordKey, Body)>) -> Self {
+    pub fn split(state: &VecCollection<'scope, Time, (RecordKey, (Body, EventTime))>) -> Self {
         use timely::dataflow::operators::vec::Partition;
-        let parts = state.inner.clone().partition(8, |(((m, _), body), t, r)| {
-            (kind_index(&body), ((m, body), t, r))
-        });
+        let parts = state
+            .inner
+            .clone()
+            .partition(8, |(((m, _), stamped), t, r)| {
+                (kind_index(&stamped.0), ((m, stamped), t, r))
+            });
         let mut parts = parts.into_iter();
         let mut next = || parts.next().expect("eight parts");
+        let fixtures = untimed(unwrap_kind(next(), pick!(Fixture)));
+        let lineups = untimed(unwrap_kind(next(), pick!(Lineup)));
+        let statuses = untimed(unwrap_kind(next(), pick!(Status)));
+        let timed_incidents = unwrap_kind(next(), pick!(Incident)).map(|(m, (i, ts))| (m, (ts, i)));
+        let incidents = timed_incidents.clone().map(|(m, (_, i))| (m, i));
         MatchState {
-            fixtures: unwrap_kind(next(), |b| {
-                if let Body::Fixture(x) = b {
-                    Some(x)
-                } else {
-                    None
-                }
-            }),
-            lineups: unwrap_kind(next(), |b| {
-                if let Body::Lineup(x) = b {
-                    Some(x)
-                } else {
-                    None
-                }
-            }),
-            statuses: unwrap_kind(next(), |b| {
-                if let Body::Status(x) = b {
-                    Some(x)
-                } else {
-                    None
-                }
-            }),
-            incidents: unwrap_kind(next(), |b| {
-                if let Body::Incident(x) = b {
-                    Some(x)
-                } else {
-                    None
-                }
-            }),
-            markets: unwrap_kind(next(), |b| {
-                if let Body::Market(x) = b {
-                    Some(x)
-                } else {
-                    None
-                }
-            }),
-            odds: unwrap_kind(
-                next(),
-                |b| if let Body::Odds(x) = b { Some(x) } else { None },
-            ),
-            results: unwrap_kind(next(), |b| {
-                if let Body::Result(x) = b {
-                    Some(x)
-                } else {
-                    None
-                }
-            }),
-            abandonments: unwrap_kind(next(), |b| {
-                if let Body::Abandonment(x) = b {
-                    Some(x)
-                } else {
-                    None
-                }
-            }),
+            fixtures,
+            lineups,
+            statuses,
+            incidents,
+            timed_incidents,
+            markets: untimed(unwrap_kind(next(), pick!(Market))),
+            odds: untimed(unwrap_kind(next(), pick!(Odds))),
+            results: untimed(unwrap_kind(next(), pick!(Result))),
+            abandonments: untimed(unwrap_kind(next(), pick!(Abandonment))),
         }
     }
 }

@@ -1,18 +1,20 @@
 //! oddsflow's domain model and dataflow builders. No I/O: collections in, collections out.
 //!
 //! ```text
-//!  feed items ─► ingest ─► keyed state ─► MatchState (fixtures, lineups, statuses, incidents,
-//!  (lines or      │                        markets, odds, results, abandonments)
-//!   records)      └─► dead letters, ignored                │
-//!                                                          ▼
-//!                                                     aggregates: per match & team, per player,
-//!                                                     across matches (form, rates, ratings, Elo)
+//!  feed items ─► ingest ─► keyed state ─► MatchState ─┬─► aggregates (per match & team, per player,
+//!  (lines or      │                                   │     across matches: form, rates, ratings, Elo)
+//!   records)      └─► dead letters, ignored           ├─► dominance (sliding windows of pressure)
+//!                                                     ├─► availability (bettable now, prematch close)
+//!                                                     └─► features (one vector per live match, as deltas)
 //! ```
 //!
 //! Timestamps are event time in UTC milliseconds, rounded down to the replay's granularity
 //! (see [`Time`]).
 
 pub mod aggregates;
+pub mod availability;
+pub mod dominance;
+pub mod features;
 pub mod ingest;
 pub mod model;
 pub mod ratings;

@@ -16,11 +16,13 @@ pub mod fallible;
 pub mod gate;
 pub mod ordered;
 pub mod upsert;
+pub mod window;
 
 pub use fallible::MapFallible;
 pub use gate::RequireParent;
 pub use ordered::InTimeOrder;
 pub use upsert::{Ignored, UpsertByVersion};
+pub use window::SlidingWindow;
 
 /// A stable 64-bit hash used to route data to workers (the same on every process and run).
 pub fn route_hash<H: std::hash::Hash + ?Sized>(value: &H) -> u64 {

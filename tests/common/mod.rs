@@ -43,6 +43,18 @@ pub fn assign_times(items: &[Payload], cfg: &ReplayConfig) -> Vec<u64> {
 /// The keyed state at time `t`, from scratch: parse, validate, require a fixture seen at or
 /// before the record's time, keep the highest (version, body) per key.
 pub fn state_at(items: &[Payload], times: &[u64], t: u64) -> BTreeMap<RecordKey, Body> {
+    timed_state_at(items, times, t)
+        .into_iter()
+        .map(|(k, (b, _))| (k, b))
+        .collect()
+}
+
+/// As [`state_at`], with the event time of the record that set each key.
+pub fn timed_state_at(
+    items: &[Payload],
+    times: &[u64],
+    t: u64,
+) -> BTreeMap<RecordKey, (Body, EventTime)> {
     let mut valid: Vec<(u64, Record)> = Vec::new();
     for (seq, (item, time)) in items.iter().zip(times).enumerate() {
         if *time <= t {
@@ -58,10 +70,10 @@ pub fn state_at(items: &[Payload], times: &[u64], t: u64) -> BTreeMap<RecordKey,
             *e = (*e).min(*time);
         }
     }
-    let mut best: BTreeMap<RecordKey, (Version, Body)> = BTreeMap::new();
+    let mut best: BTreeMap<RecordKey, (Version, (Body, EventTime))> = BTreeMap::new();
     for (time, r) in valid {
         if fixture_seen.get(&r.match_id).is_some_and(|f| *f <= time) {
-            let cand = (r.version(), r.body.clone());
+            let cand = (r.version(), (r.body.clone(), r.ts));
             let e = best.entry(r.key()).or_insert_with(|| cand.clone());
             if cand > *e {
                 *e = cand;
@@ -245,4 +257,254 @@ pub fn assert_same(got: &Expected, want: &Expected, context: &str) {
         got.team_ratings, want.team_ratings,
         "team_ratings differ {context}"
     );
+}
+
+use oddsflow_dataflows::availability::{Quote, SelectionKey};
+use oddsflow_dataflows::dominance::{Dominance, DominanceConfig, dominance_of};
+use oddsflow_dataflows::features::{
+    FeatureInput, FeatureVector, feature_vector, is_feature_market,
+};
+
+/// A from-scratch, sequential model of the replay: items applied in timestamp order (fixtures of a
+/// timestamp before the rest), the keyed state kept as the highest (version, value) per key, and
+/// the prematch-close latch updated after every timestamp. `at(τ)` snapshots after τ.
+pub struct Timeline {
+    groups: Vec<(u64, Vec<Record>)>,
+    next: usize,
+    fixture_seen: BTreeMap<MatchId, u64>,
+    best: BTreeMap<RecordKey, (Version, (Body, EventTime))>,
+    latch: BTreeMap<SelectionKey, (Version, F64)>,
+}
+
+impl Timeline {
+    pub fn new(items: &[Payload], times: &[u64]) -> Self {
+        let mut by_time: BTreeMap<u64, Vec<Record>> = BTreeMap::new();
+        for (seq, (item, time)) in items.iter().zip(times).enumerate() {
+            if let Ok(r) = parse_and_validate((seq as u64, item.clone())) {
+                by_time.entry(*time).or_default().push(r);
+            }
+        }
+        Timeline {
+            groups: by_time.into_iter().collect(),
+            next: 0,
+            fixture_seen: BTreeMap::new(),
+            best: BTreeMap::new(),
+            latch: BTreeMap::new(),
+        }
+    }
+
+    /// Applies every timestamp ≤ τ not applied yet (call with increasing τ).
+    pub fn advance_to(&mut self, tau: u64) {
+        while self.next < self.groups.len() && self.groups[self.next].0 <= tau {
+            let (time, records) = &self.groups[self.next];
+            for r in records
+                .iter()
+                .filter(|r| matches!(r.body, Body::Fixture(_)))
+            {
+                self.fixture_seen.entry(r.match_id).or_insert(*time);
+            }
+            let mut touched: BTreeSet<(MatchId, MarketKind)> = BTreeSet::new();
+            for r in records {
+                if !self.fixture_seen.contains_key(&r.match_id) {
+                    continue;
+                }
+                let cand = (r.version(), (r.body.clone(), r.ts));
+                let e = self.best.entry(r.key()).or_insert_with(|| cand.clone());
+                if cand > *e {
+                    *e = cand;
+                }
+                match &r.body {
+                    Body::Market(mk) => drop(touched.insert((r.match_id, mk.market))),
+                    Body::Odds(o) => drop(touched.insert((r.match_id, o.market))),
+                    _ => {}
+                }
+            }
+            for (m, kind) in touched {
+                let Some((_, (Body::Market(mk), _))) = self.best.get(&(m, StateKey::Market(kind)))
+                else {
+                    continue;
+                };
+                if mk.phase != Phase::Prematch || mk.status == MarketStatus::Closed {
+                    continue;
+                }
+                for s in &mk.selections {
+                    if let Some((_, (Body::Odds(o), _))) =
+                        self.best.get(&(m, StateKey::Odds(kind, *s)))
+                    {
+                        let e = self
+                            .latch
+                            .entry((m, kind, *s))
+                            .or_insert((o.version, o.price));
+                        *e = (*e).max((o.version, o.price));
+                    }
+                }
+            }
+            self.next += 1;
+        }
+    }
+
+    pub fn state(&self) -> BTreeMap<RecordKey, (Body, EventTime)> {
+        self.best
+            .iter()
+            .map(|(k, (_, v))| (*k, v.clone()))
+            .collect()
+    }
+
+    pub fn prematch_close(&self) -> BTreeMap<SelectionKey, F64> {
+        self.latch.iter().map(|(k, (_, p))| (*k, *p)).collect()
+    }
+}
+
+fn live(state: &BTreeMap<RecordKey, (Body, EventTime)>) -> BTreeMap<MatchId, Status> {
+    state
+        .iter()
+        .filter_map(|((m, _), (b, _))| match b {
+            Body::Status(s) if s.status.is_live() => Some((*m, *s)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Expected dominance at τ: incidents in the state whose rounded-up expiry is after τ.
+pub fn expected_dominance(
+    state: &BTreeMap<RecordKey, (Body, EventTime)>,
+    tau: u64,
+    cfg: &DominanceConfig,
+) -> BTreeMap<(MatchId, u64), Dominance> {
+    let round_up = |x: u64, s: u64| x.div_ceil(s) * s;
+    let mut out = BTreeMap::new();
+    for m in live(state).keys() {
+        for w in &cfg.windows_ms {
+            let incidents = state
+                .range((*m, StateKey::Fixture)..=(*m, StateKey::Abandonment))
+                .filter_map(|(_, (b, ts))| match b {
+                    Body::Incident(i)
+                        if !i.cancelled
+                            && round_up((*ts).max(0) as u64 + w, cfg.slide_ms) > tau =>
+                    {
+                        Some(i)
+                    }
+                    _ => None,
+                });
+            let relevant = incidents.filter(|i| {
+                matches!(i.detail, IncidentDetail::Possession { .. })
+                    || oddsflow_dataflows::dominance::pressure_points(&i.detail, &cfg.weights)
+                        .is_some()
+            });
+            out.insert((*m, *w), dominance_of(relevant, cfg));
+        }
+    }
+    out
+}
+
+/// Expected availability at τ.
+pub fn expected_available(
+    state: &BTreeMap<RecordKey, (Body, EventTime)>,
+) -> BTreeMap<SelectionKey, Quote> {
+    let abandoned: BTreeSet<MatchId> = state
+        .iter()
+        .filter(|(_, (b, _))| matches!(b, Body::Abandonment(_)))
+        .map(|((m, _), _)| *m)
+        .collect();
+    let mut out = BTreeMap::new();
+    for ((m, _), (b, _)) in state {
+        let Body::Market(mk) = b else { continue };
+        if mk.status != MarketStatus::Open || abandoned.contains(m) {
+            continue;
+        }
+        for s in &mk.selections {
+            if let Some((Body::Odds(o), _)) = state.get(&(*m, StateKey::Odds(mk.market, *s))) {
+                out.insert(
+                    (*m, mk.market, *s),
+                    Quote {
+                        phase: mk.phase,
+                        price: o.price,
+                    },
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Expected features at τ, from the other expected collections.
+pub fn expected_features(
+    state: &BTreeMap<RecordKey, (Body, EventTime)>,
+    aggregates: &Expected,
+    dominance: &BTreeMap<(MatchId, u64), Dominance>,
+    available: &BTreeMap<SelectionKey, Quote>,
+    close: &BTreeMap<SelectionKey, F64>,
+    dcfg: &DominanceConfig,
+    rcfg: &oddsflow_dataflows::ratings::RatingConfig,
+) -> BTreeMap<MatchId, FeatureVector> {
+    let mut out = BTreeMap::new();
+    for (m, status) in live(state) {
+        let mut inputs = vec![FeatureInput::Status(status)];
+        for ((_, key), (b, _)) in state.range((m, StateKey::Fixture)..=(m, StateKey::Abandonment)) {
+            match (key, b) {
+                (StateKey::Lineup(side), Body::Lineup(l)) => {
+                    inputs.push(FeatureInput::Formation(*side, l.formation.clone()))
+                }
+                (StateKey::Fixture, Body::Fixture(f)) => {
+                    for (side, team) in [(Side::Home, f.home.id), (Side::Away, f.away.id)] {
+                        if let Some(r) = aggregates.team_ratings.get(&(f.league.clone(), team)) {
+                            inputs.push(FeatureInput::Rating(side, r.clone()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for side in Side::BOTH {
+            if let Some(s) = aggregates.team_match.get(&(m, side)) {
+                inputs.push(FeatureInput::Team(side, *s));
+            }
+        }
+        for ((dm, w), d) in dominance {
+            if *dm == m {
+                inputs.push(FeatureInput::Dominance(*w, *d));
+            }
+        }
+        for ((am, mk, s), q) in available {
+            if *am == m && is_feature_market(mk) {
+                inputs.push(FeatureInput::Quote(*mk, *s, q.price));
+            }
+        }
+        for ((cm, mk, s), p) in close {
+            if *cm == m && is_feature_market(mk) {
+                inputs.push(FeatureInput::Close(*mk, *s, *p));
+            }
+        }
+        if let Some(v) = feature_vector(inputs.iter(), dcfg, rcfg) {
+            out.insert(m, v);
+        }
+    }
+    out
+}
+
+/// Asserts two maps are equal, showing only the first few differing keys.
+pub fn assert_maps_eq<K: Ord + std::fmt::Debug, V: PartialEq + std::fmt::Debug>(
+    got: &BTreeMap<K, V>,
+    want: &BTreeMap<K, V>,
+    what: &str,
+) {
+    if got == want {
+        return;
+    }
+    let mut lines = Vec::new();
+    for (k, v) in got {
+        match want.get(k) {
+            Some(w) if w == v => {}
+            Some(w) => lines.push(format!("  {k:?}: got {v:?}, want {w:?}")),
+            None => lines.push(format!("  {k:?}: got {v:?}, want nothing")),
+        }
+    }
+    for (k, w) in want {
+        if !got.contains_key(k) {
+            lines.push(format!("  {k:?}: got nothing, want {w:?}"));
+        }
+    }
+    let n = lines.len();
+    lines.truncate(6);
+    panic!("{what}: {n} keys differ\n{}", lines.join("\n"));
 }
