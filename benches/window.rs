@@ -18,7 +18,12 @@
 //!   of differential's `Collection::delay`, with a per-record time): one notification and one
 //!   capability per pending expiry time.
 //!
-//! Reports µs per tick (mean, p50, p99, max) per N, and each variant's cost(10^6)/cost(10^3).
+//! Reports µs per tick (mean, p50, p99, max) per N, and each variant's cost(10^6)/cost(10^3), of
+//! the mean and of the p50.
+//!
+//! Measured on 2 shared cores (AMD EPYC), 1 worker, 2000 ticks, three runs: `ours` 8.5–11 µs/tick
+//! at the p50 for every N, cost(10^6)/cost(10^3) 0.73–1.03 (noise); `emit-now` ×616–643 (18 µs →
+//! 11 ms); `delay` ×813–900 (52 µs → 45 ms).
 //!
 //! `CARGO_TARGET_DIR=/root/.cache/oddsflow-target cargo bench --bench window -- [TICKS]`
 

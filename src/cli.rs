@@ -36,6 +36,23 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Replay a recorded feed through the dataflows.
     Replay(ReplayArgs),
+    /// Print the feature vector a live system would have had for a match at a time.
+    Features(FeaturesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct FeaturesArgs {
+    /// The feed to replay (`.jsonl`, `.jsonl.gz`, `.parquet`); or, with `--store`, omitted.
+    pub feed: Option<PathBuf>,
+    /// Read a replay's offline store (`DIR/features.parquet`) instead of replaying a feed.
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// The match id.
+    #[arg(long = "match")]
+    pub match_id: u64,
+    /// Event time: UTC milliseconds, or RFC 3339 (`2026-01-03T14:05:00Z`).
+    #[arg(long)]
+    pub at: String,
 }
 
 #[derive(Args, Debug)]
@@ -99,6 +116,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Simulate(a) => simulate_cmd(a),
         Command::Replay(a) => replay_cmd(a),
+        Command::Features(a) => features_cmd(a),
     }
 }
 
@@ -243,4 +261,81 @@ fn replay_cmd(a: ReplayArgs) -> Result<()> {
         println!("  summary              {}/summary.json", a.out.display());
     }
     Ok(())
+}
+
+/// Parses an event time: integer UTC milliseconds, or RFC 3339 in UTC (`YYYY-MM-DDTHH:MM:SS[.sss]Z`).
+pub fn parse_time(text: &str) -> Result<i64> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    let bad = || {
+        anyhow::anyhow!(
+            "cannot read time {text:?}: give UTC milliseconds or YYYY-MM-DDTHH:MM:SS[.sss]Z"
+        )
+    };
+    let t = text.strip_suffix('Z').ok_or_else(bad)?;
+    let (date, clock) = t.split_once('T').ok_or_else(bad)?;
+    let d: Vec<i64> = date
+        .split('-')
+        .map(|x| x.parse().map_err(|_| bad()))
+        .collect::<Result<_>>()?;
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, "0"));
+    let c: Vec<i64> = hms
+        .split(':')
+        .map(|x| x.parse().map_err(|_| bad()))
+        .collect::<Result<_>>()?;
+    if d.len() != 3 || c.len() != 3 || !(1..=12).contains(&d[1]) || !(1..=31).contains(&d[2]) {
+        return Err(bad());
+    }
+    let ms_frac: i64 = format!("{frac:0<3}")[..3].parse().map_err(|_| bad())?;
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let (y, m) = if d[1] <= 2 {
+        (d[0] - 1, d[1] + 9)
+    } else {
+        (d[0], d[1] - 3)
+    };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d[2] - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(((days * 24 + c[0]) * 60 + c[1]) * 60_000 + c[2] * 1000 + ms_frac)
+}
+
+fn features_cmd(a: FeaturesArgs) -> Result<()> {
+    let at = parse_time(&a.at)?;
+    let cfg = ReplayConfig::default();
+    let t = (at.max(0) as u64) / cfg.granularity_ms * cfg.granularity_ms;
+    let vector = match (&a.store, &a.feed) {
+        (Some(store), _) => crate::replay::features_from_store(store, t)?.remove(&a.match_id),
+        (None, Some(feed)) => {
+            let cfg = ReplayConfig {
+                progress: false,
+                until: Some(t),
+                ..cfg
+            };
+            let (outputs, _) = replay(file_feed(feed), &cfg, timely::Config::thread())?
+                .ok_or_else(|| anyhow::anyhow!("no outputs"))?;
+            crate::replay::features_at(&outputs, t)
+                .remove(&a.match_id)
+                .map(|v| serde_json::to_value(v))
+                .transpose()?
+        }
+        (None, None) => bail!("give a FEED to replay, or --store DIR/features.parquet"),
+    };
+    match vector {
+        Some(v) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &serde_json::json!({"match": a.match_id, "at": t, "features": v})
+                )?
+            );
+            Ok(())
+        }
+        None => bail!(
+            "match {} has no feature vector at {t} (it was not live then)",
+            a.match_id
+        ),
+    }
 }

@@ -92,6 +92,9 @@ pub struct ReplayConfig {
     pub dominance: DominanceConfig,
     /// Show a progress bar (only drawn on a terminal, by worker 0).
     pub progress: bool,
+    /// Stop reading the feed once the input frontier has passed this time: nothing read later
+    /// can change the collections at times up to it (point-in-time queries).
+    pub until: Option<Time>,
 }
 
 impl Default for ReplayConfig {
@@ -102,6 +105,7 @@ impl Default for ReplayConfig {
             ratings: RatingConfig::default(),
             dominance: DominanceConfig::default(),
             progress: true,
+            until: None,
         }
     }
 }
@@ -345,6 +349,9 @@ fn run_worker(
     }
     let items = feed().context("opening the feed")?;
     for (seq, item) in items.enumerate() {
+        if cfg.until.is_some_and(|u| frontier > u) {
+            break;
+        }
         let item = item.with_context(|| format!("reading feed item {seq}"))?;
         records_in += 1;
         let ts = match &item {
@@ -564,4 +571,49 @@ impl Outputs {
         s.push('\n');
         s
     }
+}
+
+/// The feature vectors as of time `t`: the feature deltas with time ≤ `t`, accumulated.
+pub fn features_at(outputs: &Outputs, t: Time) -> BTreeMap<MatchId, FeatureVector> {
+    let mut acc: BTreeMap<(MatchId, &FeatureVector), i64> = BTreeMap::new();
+    for ((m, v), time, diff) in &outputs.features {
+        if *time <= t {
+            *acc.entry((*m, v)).or_insert(0) += diff;
+        }
+    }
+    acc.into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|((m, v), _)| (m, v.clone()))
+        .collect()
+}
+
+/// Reads the offline store (a replay's `features.parquet`) as of time `t`: the rows with
+/// `time ≤ t`, accumulated — only what a live system knew at `t`. Each vector is returned as a
+/// JSON object of its columns (without `match`, `time`, `diff`).
+pub fn features_from_store(path: &Path, t: Time) -> Result<BTreeMap<MatchId, serde_json::Value>> {
+    let rows = crate::table::read_table_json(path)?;
+    let mut acc: BTreeMap<(MatchId, String), (i64, serde_json::Value)> = BTreeMap::new();
+    for mut row in rows {
+        let obj = row
+            .as_object_mut()
+            .ok_or_else(|| anyhow::anyhow!("{}: a row is not an object", path.display()))?;
+        let time = obj
+            .remove("time")
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| anyhow::anyhow!("{}: a row without time", path.display()))?;
+        let diff = obj.remove("diff").and_then(|v| v.as_i64()).unwrap_or(0);
+        let m = obj
+            .remove("match")
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| anyhow::anyhow!("{}: a row without match", path.display()))?;
+        if time <= t {
+            let key = (m, row.to_string());
+            acc.entry(key).or_insert((0, row)).0 += diff;
+        }
+    }
+    Ok(acc
+        .into_iter()
+        .filter(|(_, (n, _))| *n > 0)
+        .map(|((m, _), (_, v))| (m, v))
+        .collect())
 }

@@ -66,7 +66,10 @@ fn golden_text(o: &Outputs) -> String {
     // The live collections are empty once every match has finished: snapshot them at a quarter,
     // half and three quarters of the feed's time range instead.
     let times: Vec<u64> = o.features.iter().map(|c| c.1).collect();
-    let (lo, hi) = (times.iter().min().copied().unwrap_or(0), times.iter().max().copied().unwrap_or(0));
+    let (lo, hi) = (
+        times.iter().min().copied().unwrap_or(0),
+        times.iter().max().copied().unwrap_or(0),
+    );
     for q in [1, 2, 3] {
         let t = lo + (hi - lo) / 4 * q;
         s.push_str(&format!("## snapshot at t={t}\n"));
@@ -77,7 +80,12 @@ fn golden_text(o: &Outputs) -> String {
     s
 }
 
-fn snapshot<K: Ord + Clone + Serialize, V: Ord + Clone + Serialize>(out: &mut String, name: &str, changes: &[Change<(K, V)>], t: u64) {
+fn snapshot<K: Ord + Clone + Serialize, V: Ord + Clone + Serialize>(
+    out: &mut String,
+    name: &str,
+    changes: &[Change<(K, V)>],
+    t: u64,
+) {
     let state = accumulate(changes, t);
     out.push_str(&format!("### {name}: {} rows\n", state.len()));
     for row in state {

@@ -175,7 +175,7 @@ where
                 let mut held: Option<Capability<u64>> = None;
                 move |(input, frontier), output| {
                     input.for_each_time(|cap, batches| {
-                        let mut earliest = u64::MAX;
+                        let mut earliest: Option<u64> = None;
                         let mut session = output.session(&cap);
                         for batch in batches {
                             for (d, t, r) in batch.drain(..) {
@@ -191,13 +191,14 @@ where
                                     undo.negate();
                                     buckets.entry(expiry).or_default().push((out.clone(), undo));
                                     session.give((out, t, r.clone()));
-                                    earliest = earliest.min(expiry);
+                                    earliest = Some(earliest.map_or(expiry, |e| e.min(expiry)));
                                 }
                             }
                         }
                         // `earliest > t ≥ cap.time()`, so the input capability can be delayed to
                         // it. Only an expiry earlier than every pending one moves the capability.
-                        if earliest < u64::MAX && held.as_ref().is_none_or(|h| earliest < *h.time())
+                        if let Some(earliest) = earliest
+                            && held.as_ref().is_none_or(|h| earliest < *h.time())
                         {
                             held = Some(cap.delayed(&earliest, 0));
                         }
@@ -279,6 +280,14 @@ mod tests {
         assert_eq!(
             run(vec![(2, 2, 1), (2, 4, -1)], 10, 5),
             vec![(2, 2, 1), (2, 4, -1)]
+        );
+    }
+
+    #[test]
+    fn an_expiry_saturated_at_u64_max_is_still_retracted_at_the_end() {
+        assert_eq!(
+            run(vec![(5, 0, 1)], u64::MAX, 1),
+            vec![(5, 0, 1), (5, u64::MAX, -1)]
         );
     }
 
