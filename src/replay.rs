@@ -40,13 +40,14 @@ use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::{Exchange, Inspect, Probe};
 
 use oddsflow_dataflows::Time;
-use oddsflow_dataflows::aggregates::{PlayerMatchStats, PlayerTotals, TeamMatchStats, aggregates};
-use oddsflow_dataflows::availability::{Quote, SelectionKey, availability};
-use oddsflow_dataflows::dominance::{Dominance, DominanceConfig, dominance};
-use oddsflow_dataflows::features::{FeatureVector, features};
-use oddsflow_dataflows::ingest::{MatchState, Payload, Sequenced, ingest};
+use oddsflow_dataflows::aggregates::{PlayerMatchStats, PlayerTotals, TeamMatchStats};
+use oddsflow_dataflows::availability::{Quote, SelectionKey};
+use oddsflow_dataflows::dominance::{Dominance, DominanceConfig};
+use oddsflow_dataflows::features::FeatureVector;
+use oddsflow_dataflows::ingest::{Payload, Sequenced};
 use oddsflow_dataflows::model::F64;
 use oddsflow_dataflows::model::{Body, MatchId, PlayerId, Side, TeamId};
+use oddsflow_dataflows::pipeline::{PipelineConfig, pipeline};
 use oddsflow_dataflows::ratings::{LeagueAverages, RatingConfig, TeamRating};
 use oddsflow_dataflows::reject::DeadLetter;
 use oddsflow_dataflows::wire::peek_ts;
@@ -90,6 +91,9 @@ pub struct ReplayConfig {
     pub lateness_ms: u64,
     pub ratings: RatingConfig,
     pub dominance: DominanceConfig,
+    /// How long after a match is settled (result or abandonment) its per-match state is retired,
+    /// in ms of event time.
+    pub retire_after_ms: u64,
     /// Show a progress bar (only drawn on a terminal, by worker 0).
     pub progress: bool,
     /// Stop reading the feed once the input frontier has passed this time: nothing read later
@@ -104,6 +108,7 @@ impl Default for ReplayConfig {
             lateness_ms: 30_000,
             ratings: RatingConfig::default(),
             dominance: DominanceConfig::default(),
+            retire_after_ms: PipelineConfig::default().retire_after_ms,
             progress: true,
             until: None,
         }
@@ -123,6 +128,9 @@ pub struct Summary {
     pub duplicates: u64,
     /// Valid records older than the version already applied.
     pub stale: u64,
+    /// Valid records for a match already retired (settled over `retire_after_ms` ago), which
+    /// change nothing.
+    pub retired: u64,
     /// Records that arrived behind the input frontier and were applied at the frontier.
     pub late: u64,
     /// Distinct matches with a valid fixture.
@@ -172,7 +180,7 @@ struct Gathered {
     features: Sink<(MatchId, FeatureVector)>,
     dead_letters: Rc<RefCell<Vec<DeadLetter>>>,
     records_ok: Rc<RefCell<u64>>,
-    ignored: Rc<RefCell<(u64, u64)>>,
+    ignored: Rc<RefCell<(u64, u64, u64)>>,
     matches: Rc<RefCell<BTreeSet<MatchId>>>,
 }
 
@@ -243,17 +251,22 @@ fn run_worker(
     let started = Instant::now();
     let g = Gathered::default();
     let probe = ProbeHandle::new();
-    let ratings = cfg.ratings.clone();
-    let dominance_cfg = cfg.dominance.clone();
+    let pipeline_cfg = PipelineConfig {
+        ratings: cfg.ratings.clone(),
+        dominance: cfg.dominance.clone(),
+        retire_after_ms: cfg.retire_after_ms,
+    };
     let (mut handle, mut cap) = worker.dataflow::<Time, _, _>(|scope| {
         let ((handle, cap), items) =
             scope.new_unordered_input::<CapacityContainerBuilder<Vec<Sequenced>>>();
-        let ingested = ingest(items);
-        let state = MatchState::split(&ingested.state);
-        let agg = aggregates(&state, &ratings);
-        let dom = dominance(&state, &dominance_cfg);
-        let avail = availability(&state);
-        let feats = features(&state, &agg, &dom, &avail, &dominance_cfg, &ratings);
+        let p = pipeline(items, &pipeline_cfg);
+        let (ingested, agg, dom, avail, feats) = (
+            p.ingested,
+            p.aggregates,
+            p.dominance,
+            p.availability,
+            p.features,
+        );
         gather(agg.team_match, &g.team_match, &probe);
         gather(agg.player_match, &g.player_match, &probe);
         gather(agg.player_totals, &g.player_totals, &probe);
@@ -288,6 +301,7 @@ fn run_worker(
                 match why {
                     Ignored::Duplicate => c.0 += 1,
                     Ignored::Stale => c.1 += 1,
+                    Ignored::Retired => c.2 += 1,
                 }
             },
         );
@@ -417,13 +431,14 @@ fn run_worker(
             .entry(d.reason.as_str().to_string())
             .or_insert(0) += 1;
     }
-    let (duplicates, stale) = *g.ignored.borrow();
+    let (duplicates, stale, retired) = *g.ignored.borrow();
     let summary = Summary {
         records_in,
         records_ok: *g.records_ok.borrow(),
         rejected: dead_letters.len() as u64,
         duplicates,
         stale,
+        retired,
         late,
         matches: g.matches.borrow().len() as u64,
         rejected_by_reason,

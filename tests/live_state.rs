@@ -44,13 +44,13 @@ fn check(items: &[Payload], workers: usize, label: &str) -> Outputs {
         .collect();
     let last = *distinct.last().expect("a non-empty feed");
     taus.extend([last, last + 300_000, last + 3_600_000]);
-    let mut timeline = Timeline::new(items, &times);
+    let mut timeline = Timeline::new(items, &times, &cfg);
     let (mut live_seen, mut features_seen) = (0, 0);
     for tau in taus {
         timeline.advance_to(tau);
         let state = timeline.state();
         let plain: BTreeMap<_, _> = state.iter().map(|(k, (b, _))| (*k, b.clone())).collect();
-        let aggregates = expected_from_state(&plain, &cfg.ratings);
+        let aggregates = expected_from_state(&plain, timeline.finals(), &cfg.ratings);
         let dominance = expected_dominance(&state, tau, &cfg.dominance);
         let available = expected_available(&state);
         let close = timeline.prematch_close();

@@ -88,7 +88,7 @@ fn check_oracle(items: &[Payload], cfg: &ReplayConfig, workers: usize, label: &s
     let outputs = run(items, cfg, workers);
     let times = assign_times(items, cfg);
     for t in sample_times(&times, 40) {
-        let want = expected_from_state(&state_at(items, &times, t), &cfg.ratings);
+        let want = expected_at(items, &times, t, cfg);
         assert_same(
             &incremental_at(&outputs, t),
             &want,
@@ -137,70 +137,119 @@ fn permutations_duplicates_and_stale_versions_change_nothing_in_the_end() {
     }
 }
 
-#[test]
-fn a_corrected_result_and_an_overturned_goal_are_retracted_downstream() {
-    let cfg = quiet();
-    let items = feed(31, 6);
-    let outputs = run(&items, &cfg, 1);
-    let decoded: Vec<Record> = items
-        .iter()
-        .filter_map(|i| match i {
-            Payload::Decoded(r) => Some(r.clone()),
-            Payload::Line(_) => None,
-        })
-        .collect();
-    // Build a correction of the first result and an overturn of the first goal, then check both
-    // take effect: the new feed's final outputs differ exactly as the oracle says.
-    let result = decoded
-        .iter()
-        .find(|r| matches!(r.body, Body::Result(_)))
-        .expect("a finished match");
-    let goal = decoded
-        .iter()
-        .find(|r| {
-            matches!(
-                r.body,
-                Body::Incident(Incident {
-                    detail: IncidentDetail::Goal { .. },
-                    cancelled: false,
-                    ..
-                })
-            )
-        })
-        .expect("a goal");
-    let last_ts = decoded.iter().map(|r| r.ts).max().unwrap_or(0);
-    let mut corrected = result.clone();
+/// A result correction and a VAR overturn of one match, at `at`, inserted where the feed reaches
+/// that time (so they are not late).
+fn with_corrections(items: &[Payload], m: MatchId, at: i64) -> (Vec<Payload>, Side) {
+    let decoded = items.iter().filter_map(|i| match i {
+        Payload::Decoded(r) if r.match_id == m => Some(r.clone()),
+        _ => None,
+    });
+    let mut result = None;
+    let mut goal = None;
+    for r in decoded {
+        match &r.body {
+            Body::Result(_) if result.is_none() => result = Some(r),
+            Body::Incident(Incident {
+                detail: IncidentDetail::Goal { .. },
+                cancelled: false,
+                ..
+            }) if goal.is_none() => goal = Some(r),
+            _ => {}
+        }
+    }
+    let (mut corrected, mut overturned) = (result.expect("a result"), goal.expect("a goal"));
     if let Body::Result(r) = &mut corrected.body {
         r.version += 10;
         r.full_time.home += 3;
     }
-    corrected.ts = last_ts + 60_000;
-    let mut overturned = goal.clone();
-    if let Body::Incident(i) = &mut overturned.body {
-        i.version += 10;
-        i.cancelled = true;
-    }
-    overturned.ts = last_ts + 60_000;
-    let mut more = items.clone();
-    more.push(Payload::Line(to_json_line(&corrected)));
-    more.push(Payload::Decoded(overturned.clone()));
-    let after = check_oracle(&more, &cfg, 2, "with correction and overturn");
-    let (before_end, after_end) = (
-        incremental_at(&outputs, u64::MAX),
-        incremental_at(&after, u64::MAX),
-    );
-    let Body::Incident(goal_inc) = &goal.body else {
+    let Body::Incident(i) = &mut overturned.body else {
         unreachable!()
     };
-    let key = (goal.match_id, goal_inc.side);
+    i.version += 10;
+    i.cancelled = true;
+    let side = i.side;
+    (corrected.ts, overturned.ts) = (at, at);
+    let pos = items
+        .iter()
+        .position(|i| matches!(i, Payload::Decoded(r) if r.ts > at))
+        .unwrap_or(items.len());
+    let mut out = items.to_vec();
+    out.insert(pos, Payload::Line(to_json_line(&corrected)));
+    out.insert(pos, Payload::Decoded(overturned));
+    (out, side)
+}
+
+/// The first match with a result and a goal, and its result's time.
+fn finished_with_goal(items: &[Payload]) -> (MatchId, i64) {
+    let mut goals = BTreeSet::new();
+    for i in items {
+        if let Payload::Decoded(r) = i {
+            match &r.body {
+                Body::Incident(Incident {
+                    detail: IncidentDetail::Goal { .. },
+                    ..
+                }) => drop(goals.insert(r.match_id)),
+                Body::Result(_) if goals.contains(&r.match_id) => return (r.match_id, r.ts),
+                _ => {}
+            }
+        }
+    }
+    panic!("no finished match with a goal")
+}
+
+#[test]
+fn a_corrected_result_and_an_overturned_goal_are_retracted_downstream() {
+    let cfg = quiet();
+    let items = feed(31, 6);
+    let before = run(&items, &cfg, 1);
+    let (m, result_ts) = finished_with_goal(&items);
+    // Ten minutes after the result: within the grace period, the match is not retired yet.
+    let at = result_ts + 600_000;
+    let (more, side) = with_corrections(&items, m, at);
+    let after = check_oracle(&more, &cfg, 2, "with correction and overturn");
+    let t = at as u64;
+    let (b, a) = (incremental_at(&before, t), incremental_at(&after, t));
     assert_eq!(
-        after_end.team_match[&key].goals + 1,
-        before_end.team_match[&key].goals,
+        a.team_match[&(m, side)].goals + 1,
+        b.team_match[&(m, side)].goals,
         "the overturned goal is retracted"
     );
     assert_ne!(
-        after_end.league_averages, before_end.league_averages,
+        a.league_averages, b.league_averages,
         "the corrected result re-derives league averages"
+    );
+    assert_eq!(after.summary.retired, before.summary.retired);
+}
+
+#[test]
+fn after_retirement_a_result_correction_still_counts_and_an_incident_correction_is_retired() {
+    let cfg = quiet();
+    let items = feed(32, 6);
+    let before = run(&items, &cfg, 1);
+    let (m, result_ts) = finished_with_goal(&items);
+    let at = result_ts + cfg.retire_after_ms as i64 + 600_000;
+    let (more, _) = with_corrections(&items, m, at);
+    let after = check_oracle(&more, &cfg, 2, "corrections after retirement");
+    let (b, a) = (
+        incremental_at(&before, u64::MAX),
+        incremental_at(&after, u64::MAX),
+    );
+    assert!(
+        a.team_match.keys().all(|(mm, _)| *mm != m),
+        "a retired match has no per-match rows"
+    );
+    assert_ne!(
+        a.league_averages, b.league_averages,
+        "the result is cross-match archive: its correction applies"
+    );
+    assert_eq!(
+        after.summary.retired,
+        before.summary.retired + 1,
+        "the overturn arrived after retirement"
+    );
+    assert_eq!(
+        a.player_totals, b.player_totals,
+        "player totals keep the retired match's final rows"
     );
 }
 

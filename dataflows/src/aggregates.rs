@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  incidents + fixtures ──reduce by (match, side)──► team_match   (goals, corners, cards, shots, xG, fouls)
-//!  lineups + incidents + statuses ──reduce by match──► player_match ──reduce by player──► player_totals
+//!  lineups + incidents + statuses ──reduce by match──► player_match ──last row──► reduce by player──► player_totals
 //!  fixtures ⋈ results − abandoned ──reduce by league──► team_ratings, league_averages
 //! ```
 //!
@@ -190,10 +190,11 @@ enum LeagueRow {
 
 /// Builds the aggregates over a match state.
 pub fn aggregates<'scope>(state: &MatchState<'scope>, cfg: &RatingConfig) -> Aggregates<'scope> {
-    // Per match and team. Every fixture contributes an empty slot per side, so teams without
-    // incidents still have a row of zeros.
+    // Per match and team. Every match with a status contributes an empty slot per side, so teams
+    // without incidents still have a row of zeros (and a retired match, whose status is gone,
+    // has none).
     let slots = state
-        .fixtures
+        .statuses
         .clone()
         .flat_map(|(m, _)| Side::BOTH.map(|s| ((m, s), None)));
     let team_match = state
@@ -241,22 +242,39 @@ pub fn aggregates<'scope>(state: &MatchState<'scope>, cfg: &RatingConfig) -> Agg
             );
         })
         .map(|(m, (p, s))| ((m, p), s));
-    let player_totals = player_match.clone().map(|((_, p), s)| (p, s)).reduce_named(
-        "PlayerTotals",
-        |_p, input, output| {
-            let mut t = PlayerTotals::default();
-            for (s, n) in input {
-                let n = *n as u32;
-                t.matches += n;
-                t.goals += s.goals * n;
-                t.shots += s.shots * n;
-                t.yellow += s.yellow * n;
-                t.red += s.red * n;
-                t.minutes += s.minutes * n;
-            }
-            output.push((t, 1));
-        },
-    );
+    // Player totals read each player's *last* row of each match (a latch: insertions upserted by
+    // time), so that they keep a match's contribution after it retires and its per-match rows
+    // are retracted. This latch is the cross-match archive of player stats.
+    let (player_final, _) = {
+        use oddsflow_operators::UpsertByVersion;
+        use timely::dataflow::operators::vec::{Delay, Filter, Map};
+        player_match
+            .clone()
+            .consolidate()
+            .inner
+            .filter(|(_, _, diff)| *diff > 0)
+            .delay(|(_, t, _), _| *t)
+            .map(|((key, stats), t, _)| (key, t, stats))
+            .upsert_by_version("PlayerFinal", |k: &(MatchId, PlayerId)| {
+                crate::ingest::route_match(&k.0)
+            })
+    };
+    let player_totals =
+        player_final
+            .map(|((_, p), s)| (p, s))
+            .reduce_named("PlayerTotals", |_p, input, output| {
+                let mut t = PlayerTotals::default();
+                for (s, n) in input {
+                    let n = *n as u32;
+                    t.matches += n;
+                    t.goals += s.goals * n;
+                    t.shots += s.shots * n;
+                    t.yellow += s.yellow * n;
+                    t.red += s.red * n;
+                    t.minutes += s.minutes * n;
+                }
+                output.push((t, 1));
+            });
 
     // Across matches, per league: only matches with a result and not abandoned.
     let abandoned = state.abandonments.clone().map(|(m, _)| m).distinct();

@@ -16,8 +16,10 @@
 //! retractions) are upserted by odds version, so the value stays after the market turns in play.
 
 use differential_dataflow::VecCollection;
-use oddsflow_operators::UpsertByVersion;
+use oddsflow_operators::{UpsertInput, UpsertRetiring};
 use serde::{Deserialize, Serialize};
+use timely::dataflow::StreamVec;
+use timely::dataflow::operators::Concat;
 use timely::dataflow::operators::vec::{Delay, Filter, Map};
 
 use crate::Time;
@@ -38,7 +40,12 @@ pub struct Availability<'scope> {
     pub prematch_close: VecCollection<'scope, Time, (SelectionKey, F64)>,
 }
 
-pub fn availability<'scope>(state: &MatchState<'scope>) -> Availability<'scope> {
+/// `retire` carries the matches that retire (see [`crate::pipeline`]): their prematch closes are
+/// retracted then.
+pub fn availability<'scope>(
+    state: &MatchState<'scope>,
+    retire: StreamVec<'scope, Time, MatchId>,
+) -> Availability<'scope> {
     let prices = state
         .odds
         .clone()
@@ -89,8 +96,14 @@ pub fn availability<'scope>(state: &MatchState<'scope>) -> Availability<'scope> 
         .inner
         .filter(|(_, _, diff)| *diff > 0)
         .delay(|(_, t, _), _| *t)
-        .map(|(row, _, _)| row)
-        .upsert_by_version("PrematchClose", |k: &SelectionKey| route_match(&k.0));
+        .map(|((k, v, p), _, _)| UpsertInput::Assert(k, v, p))
+        .concat(retire.map(UpsertInput::Retire))
+        .upsert_retiring(
+            "PrematchClose",
+            route_match,
+            |k: &SelectionKey| k.0,
+            |_| false,
+        );
     Availability {
         available,
         prematch_close,

@@ -27,7 +27,9 @@ use differential_dataflow::VecCollection;
 use timely::dataflow::StreamVec;
 use timely::dataflow::operators::vec::Map;
 
-use oddsflow_operators::{Ignored, MapFallible, RequireParent, UpsertByVersion, route_hash};
+use oddsflow_operators::{
+    Ignored, MapFallible, RequireParent, UpsertInput, UpsertRetiring, route_hash,
+};
 
 use crate::Time;
 use crate::model::*;
@@ -82,8 +84,22 @@ pub fn parse_and_validate((seq, payload): Sequenced) -> Result<Record, DeadLette
     }
 }
 
-/// Builds the ingest dataflow over a stream of sequenced feed items.
-pub fn ingest<'scope>(items: StreamVec<'scope, Time, Sequenced>) -> Ingested<'scope> {
+/// Is this piece of state kept when its match retires? The fixture, result and abandonment are
+/// the cross-match archive (ratings read them); everything else is per-match state.
+pub fn kept_after_retirement(key: &RecordKey) -> bool {
+    matches!(
+        key.1,
+        StateKey::Fixture | StateKey::Result | StateKey::Abandonment
+    )
+}
+
+/// Builds the ingest dataflow over a stream of sequenced feed items. A match id on `retire` at
+/// time `t` retracts the match's per-match state at `t` (see [`kept_after_retirement`]); later
+/// records of those kinds for it are ignored as `Retired`.
+pub fn ingest<'scope>(
+    items: StreamVec<'scope, Time, Sequenced>,
+    retire: StreamVec<'scope, Time, MatchId>,
+) -> Ingested<'scope> {
     let (parsed, parse_errors) = items.map_fallible("Parse+Validate", |item: Sequenced| {
         let seq = item.0;
         parse_and_validate(item).map(|r| (seq, r))
@@ -105,10 +121,19 @@ pub fn ingest<'scope>(items: StreamVec<'scope, Time, Sequenced>) -> Ingested<'sc
         record: to_json_line(&r),
     });
     let valid = known.map(|(_, r)| r);
-    let (state, ignored) = valid
-        .clone()
-        .map(|r| (r.key(), r.version(), (r.body, r.ts)))
-        .upsert_by_version("UpsertByVersion", |k: &RecordKey| route_match(&k.0));
+    let (state, ignored) = {
+        use timely::dataflow::operators::Concat;
+        valid
+            .clone()
+            .map(|r| UpsertInput::Assert(r.key(), r.version(), (r.body, r.ts)))
+            .concat(retire.map(UpsertInput::Retire))
+            .upsert_retiring(
+                "UpsertByVersion",
+                route_match,
+                |k: &RecordKey| k.0,
+                kept_after_retirement,
+            )
+    };
     let dead_letters = {
         use timely::dataflow::operators::Concat;
         parse_errors.concat(orphans)

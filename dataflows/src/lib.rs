@@ -17,6 +17,7 @@ pub mod dominance;
 pub mod features;
 pub mod ingest;
 pub mod model;
+pub mod pipeline;
 pub mod ratings;
 pub mod reject;
 pub mod wire;

@@ -21,7 +21,7 @@ pub mod window;
 pub use fallible::MapFallible;
 pub use gate::RequireParent;
 pub use ordered::InTimeOrder;
-pub use upsert::{Ignored, UpsertByVersion};
+pub use upsert::{Ignored, UpsertByVersion, UpsertInput, UpsertRetiring};
 pub use window::SlidingWindow;
 
 /// A stable 64-bit hash used to route data to workers (the same on every process and run).

@@ -214,3 +214,87 @@ fn require_parent_equals_from_scratch() {
         );
     }
 }
+
+#[test]
+fn upsert_retiring_equals_from_scratch_on_1_and_2_workers() {
+    use oddsflow_operators::{UpsertInput, UpsertRetiring};
+    // Keys (group, k): keys with k == 0 are kept through retirement; groups retire at random times.
+    type In = UpsertInput<(u8, u8), u8, u8>;
+    for seed in 0..4 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut input: Vec<(u64, In)> = (0..300)
+            .map(|_| {
+                let key = (rng.random_range(0..6u8), rng.random_range(0..4u8));
+                (
+                    rng.random_range(0..T_MAX),
+                    UpsertInput::Assert(key, rng.random_range(1..6u64), rng.random_range(0..3u8)),
+                )
+            })
+            .collect();
+        let mut retire_at: BTreeMap<u8, u64> = BTreeMap::new();
+        for g in 0..6u8 {
+            if rng.random_bool(0.7) {
+                retire_at.insert(g, rng.random_range(0..T_MAX));
+            }
+        }
+        input.extend(retire_at.iter().map(|(g, t)| (*t, UpsertInput::Retire(*g))));
+        input.shuffle(&mut rng);
+        let mut outputs = Vec::new();
+        for workers in [1, 2] {
+            let changes = Arc::new(Mutex::new(Vec::new()));
+            let ignored = Arc::new(Mutex::new(0usize));
+            let (c2, i2, inp) = (changes.clone(), ignored.clone(), input.clone());
+            timely::execute(timely::Config::process(workers), move |worker| {
+                let (c3, i3) = (c2.clone(), i2.clone());
+                let (mut handle, cap) =
+                    worker.dataflow::<u64, _, _>(|scope| {
+                        let ((handle, cap), stream) = scope
+                            .new_unordered_input::<timely::container::CapacityContainerBuilder<
+                            Vec<In>,
+                        >>();
+                        let (current, ign) = stream.upsert_retiring(
+                            "Retiring",
+                            |g: &u8| route_hash(g),
+                            |k: &(u8, u8)| k.0,
+                            |k: &(u8, u8)| k.1 == 0,
+                        );
+                        current.inspect(move |x| c3.lock().unwrap().push(x.clone()));
+                        ign.inspect(move |_| *i3.lock().unwrap() += 1);
+                        (handle, cap)
+                    });
+                for (i, (t, x)) in inp.iter().enumerate() {
+                    if i % worker.peers() == worker.index() {
+                        handle.activate().session(&cap.delayed(t)).give(x.clone());
+                    }
+                }
+                drop(cap);
+                while worker.step() {}
+            })
+            .unwrap();
+            let changes = changes.lock().unwrap().clone();
+            for tau in 0..T_MAX {
+                let mut best: BTreeMap<(u8, u8), (u64, u8)> = BTreeMap::new();
+                for (t, x) in &input {
+                    if let UpsertInput::Assert(k, v, x) = x {
+                        let retired = retire_at.get(&k.0).is_some_and(|r| *r <= tau);
+                        if *t <= tau && (k.1 == 0 || !retired) {
+                            let e = best.entry(*k).or_insert((*v, *x));
+                            *e = (*e).max((*v, *x));
+                        }
+                    }
+                }
+                let want: BTreeMap<((u8, u8), u8), isize> =
+                    best.into_iter().map(|(k, (_, x))| ((k, x), 1)).collect();
+                assert_eq!(
+                    accumulate_at(&changes, tau),
+                    want,
+                    "seed {seed}, {workers} workers, t={tau}"
+                );
+            }
+            let mut sorted = changes;
+            sorted.sort();
+            outputs.push(sorted);
+        }
+        assert_eq!(outputs[0], outputs[1]);
+    }
+}

@@ -40,10 +40,66 @@ pub fn assign_times(items: &[Payload], cfg: &ReplayConfig) -> Vec<u64> {
         .collect()
 }
 
+/// Valid records with their times, in feed order, that pass the fixture gate (a fixture of
+/// their match seen at or before their time).
+fn gated(items: &[Payload], times: &[u64]) -> Vec<(u64, Record)> {
+    let valid: Vec<(u64, Record)> = items
+        .iter()
+        .zip(times)
+        .enumerate()
+        .filter_map(|(seq, (item, time))| {
+            parse_and_validate((seq as u64, item.clone()))
+                .ok()
+                .map(|r| (*time, r))
+        })
+        .collect();
+    let mut fixture_seen: BTreeMap<MatchId, u64> = BTreeMap::new();
+    for (time, r) in &valid {
+        if matches!(r.body, Body::Fixture(_)) {
+            let e = fixture_seen.entry(r.match_id).or_insert(*time);
+            *e = (*e).min(*time);
+        }
+    }
+    valid
+        .into_iter()
+        .filter(|(time, r)| fixture_seen.get(&r.match_id).is_some_and(|f| f <= time))
+        .collect()
+}
+
+/// When each match retires: the first time it has a result or an abandonment, plus the grace.
+pub fn retire_times(
+    items: &[Payload],
+    times: &[u64],
+    cfg: &ReplayConfig,
+) -> BTreeMap<MatchId, u64> {
+    let mut out: BTreeMap<MatchId, u64> = BTreeMap::new();
+    for (time, r) in gated(items, times) {
+        if matches!(r.body, Body::Result(_) | Body::Abandonment(_)) {
+            let e = out.entry(r.match_id).or_insert(time);
+            *e = (*e).min(time);
+        }
+    }
+    out.values_mut().for_each(|t| *t += cfg.retire_after_ms);
+    out
+}
+
+fn kept(key: &StateKey) -> bool {
+    matches!(
+        key,
+        StateKey::Fixture | StateKey::Result | StateKey::Abandonment
+    )
+}
+
 /// The keyed state at time `t`, from scratch: parse, validate, require a fixture seen at or
-/// before the record's time, keep the highest (version, body) per key.
-pub fn state_at(items: &[Payload], times: &[u64], t: u64) -> BTreeMap<RecordKey, Body> {
-    timed_state_at(items, times, t)
+/// before the record's time, keep the highest (version, body) per key; a retired match keeps
+/// only its fixture, result and abandonment.
+pub fn state_at(
+    items: &[Payload],
+    times: &[u64],
+    t: u64,
+    cfg: &ReplayConfig,
+) -> BTreeMap<RecordKey, Body> {
+    timed_state_at(items, times, t, cfg)
         .into_iter()
         .map(|(k, (b, _))| (k, b))
         .collect()
@@ -54,25 +110,13 @@ pub fn timed_state_at(
     items: &[Payload],
     times: &[u64],
     t: u64,
+    cfg: &ReplayConfig,
 ) -> BTreeMap<RecordKey, (Body, EventTime)> {
-    let mut valid: Vec<(u64, Record)> = Vec::new();
-    for (seq, (item, time)) in items.iter().zip(times).enumerate() {
-        if *time <= t {
-            if let Ok(r) = parse_and_validate((seq as u64, item.clone())) {
-                valid.push((*time, r));
-            }
-        }
-    }
-    let mut fixture_seen: BTreeMap<MatchId, u64> = BTreeMap::new();
-    for (time, r) in &valid {
-        if matches!(r.body, Body::Fixture(_)) {
-            let e = fixture_seen.entry(r.match_id).or_insert(*time);
-            *e = (*e).min(*time);
-        }
-    }
+    let retire = retire_times(items, times, cfg);
     let mut best: BTreeMap<RecordKey, (Version, (Body, EventTime))> = BTreeMap::new();
-    for (time, r) in valid {
-        if fixture_seen.get(&r.match_id).is_some_and(|f| *f <= time) {
+    for (time, r) in gated(items, times) {
+        let retired = retire.get(&r.match_id).is_some_and(|at| *at <= t);
+        if time <= t && (kept(&r.key().1) || !retired) {
             let cand = (r.version(), (r.body.clone(), r.ts));
             let e = best.entry(r.key()).or_insert_with(|| cand.clone());
             if cand > *e {
@@ -81,6 +125,51 @@ pub fn timed_state_at(
         }
     }
     best.into_iter().map(|(k, (_, b))| (k, b)).collect()
+}
+
+/// Player rows of one match from a state.
+pub fn player_rows(
+    state: &BTreeMap<RecordKey, Body>,
+    m: MatchId,
+) -> Vec<(PlayerId, PlayerMatchStats)> {
+    let inputs: Vec<PlayerInput> = state
+        .range((m, StateKey::Fixture)..=(m, StateKey::Abandonment))
+        .filter_map(|(_, b)| match b {
+            Body::Lineup(l) => Some(PlayerInput::Lineup(l.clone())),
+            Body::Status(s) => Some(PlayerInput::Status(*s)),
+            Body::Incident(i) => Some(PlayerInput::Incident(*i)),
+            _ => None,
+        })
+        .collect();
+    let refs: Vec<&PlayerInput> = inputs.iter().collect();
+    if refs.is_empty() {
+        Vec::new()
+    } else {
+        player_match_stats_of(&refs)
+    }
+}
+
+/// The final player rows of the matches retired by time `t` (their rows just before retiring).
+pub fn finals_at(
+    items: &[Payload],
+    times: &[u64],
+    t: u64,
+    cfg: &ReplayConfig,
+) -> BTreeMap<MatchId, Vec<(PlayerId, PlayerMatchStats)>> {
+    retire_times(items, times, cfg)
+        .into_iter()
+        .filter(|(_, at)| *at <= t)
+        .map(|(m, at)| (m, player_rows(&state_at(items, times, at - 1, cfg), m)))
+        .collect()
+}
+
+/// Everything expected at time `t`, from scratch.
+pub fn expected_at(items: &[Payload], times: &[u64], t: u64, cfg: &ReplayConfig) -> Expected {
+    expected_from_state(
+        &state_at(items, times, t, cfg),
+        &finals_at(items, times, t, cfg),
+        &cfg.ratings,
+    )
 }
 
 /// The expected outputs at one time, from scratch.
@@ -93,8 +182,10 @@ pub struct Expected {
     pub league_averages: BTreeMap<String, LeagueAverages>,
 }
 
+/// `finals`: the last player rows of retired matches (player totals keep them).
 pub fn expected_from_state(
     state: &BTreeMap<RecordKey, Body>,
+    finals: &BTreeMap<MatchId, Vec<(PlayerId, PlayerMatchStats)>>,
     ratings: &oddsflow_dataflows::ratings::RatingConfig,
 ) -> Expected {
     let mut e = Expected::default();
@@ -106,9 +197,6 @@ pub fn expected_from_state(
         match body {
             Body::Fixture(f) => {
                 fixtures.insert(*m, f);
-                for side in Side::BOTH {
-                    e.team_match.entry((*m, side)).or_default();
-                }
             }
             Body::Result(r) => {
                 results.insert(*m, r);
@@ -120,10 +208,16 @@ pub fn expected_from_state(
                 .entry(*m)
                 .or_default()
                 .push(PlayerInput::Lineup(l.clone())),
-            Body::Status(s) => per_match
-                .entry(*m)
-                .or_default()
-                .push(PlayerInput::Status(*s)),
+            Body::Status(s) => {
+                per_match
+                    .entry(*m)
+                    .or_default()
+                    .push(PlayerInput::Status(*s));
+                // Every match with a status has a row per side, zeros included.
+                for side in Side::BOTH {
+                    e.team_match.entry((*m, side)).or_default();
+                }
+            }
             Body::Incident(i) => {
                 per_match
                     .entry(*m)
@@ -166,10 +260,23 @@ pub fn expected_from_state(
             Body::Market(_) | Body::Odds(_) => {}
         }
     }
+    let mut rows: Vec<(MatchId, PlayerId, PlayerMatchStats, bool)> = Vec::new();
     for (m, inputs) in &per_match {
         let refs: Vec<&PlayerInput> = inputs.iter().collect();
-        for (p, s) in player_match_stats_of(&refs) {
-            e.player_match.insert((*m, p), s);
+        rows.extend(
+            player_match_stats_of(&refs)
+                .into_iter()
+                .map(|(p, s)| (*m, p, s, true)),
+        );
+    }
+    for (m, final_rows) in finals {
+        rows.extend(final_rows.iter().map(|(p, s)| (*m, *p, *s, false)));
+    }
+    for (m, p, s, live) in rows {
+        {
+            if live {
+                e.player_match.insert((m, p), s);
+            }
             let t = e.player_totals.entry(p).or_default();
             t.matches += 1;
             t.goals += s.goals;
@@ -270,6 +377,10 @@ use oddsflow_dataflows::features::{
 /// the prematch-close latch updated after every timestamp. `at(τ)` snapshots after τ.
 pub struct Timeline {
     groups: Vec<(u64, Vec<Record>)>,
+    retire: Vec<(u64, MatchId)>,
+    next_retire: usize,
+    retired: BTreeSet<MatchId>,
+    finals: BTreeMap<MatchId, Vec<(PlayerId, PlayerMatchStats)>>,
     next: usize,
     fixture_seen: BTreeMap<MatchId, u64>,
     best: BTreeMap<RecordKey, (Version, (Body, EventTime))>,
@@ -277,7 +388,12 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    pub fn new(items: &[Payload], times: &[u64]) -> Self {
+    pub fn new(items: &[Payload], times: &[u64], cfg: &ReplayConfig) -> Self {
+        let mut retire: Vec<(u64, MatchId)> = retire_times(items, times, cfg)
+            .into_iter()
+            .map(|(m, t)| (t, m))
+            .collect();
+        retire.sort();
         let mut by_time: BTreeMap<u64, Vec<Record>> = BTreeMap::new();
         for (seq, (item, time)) in items.iter().zip(times).enumerate() {
             if let Ok(r) = parse_and_validate((seq as u64, item.clone())) {
@@ -286,6 +402,10 @@ impl Timeline {
         }
         Timeline {
             groups: by_time.into_iter().collect(),
+            retire,
+            next_retire: 0,
+            retired: BTreeSet::new(),
+            finals: BTreeMap::new(),
             next: 0,
             fixture_seen: BTreeMap::new(),
             best: BTreeMap::new(),
@@ -295,7 +415,44 @@ impl Timeline {
 
     /// Applies every timestamp ≤ τ not applied yet (call with increasing τ).
     pub fn advance_to(&mut self, tau: u64) {
-        while self.next < self.groups.len() && self.groups[self.next].0 <= tau {
+        loop {
+            // The next event: a group of records, or a retirement (records first at equal times).
+            let group_at = self
+                .groups
+                .get(self.next)
+                .map(|g| g.0)
+                .filter(|t| *t <= tau);
+            let retire_at = self
+                .retire
+                .get(self.next_retire)
+                .map(|r| r.0)
+                .filter(|t| *t <= tau);
+            match (group_at, retire_at) {
+                (None, None) => break,
+                (Some(g), Some(r)) if r < g => self.retire_next(),
+                (None, Some(_)) => self.retire_next(),
+                _ => self.apply_next_group(),
+            }
+        }
+    }
+
+    fn retire_next(&mut self) {
+        let (_, m) = self.retire[self.next_retire];
+        self.next_retire += 1;
+        let plain: BTreeMap<RecordKey, Body> =
+            self.state().into_iter().map(|(k, (b, _))| (k, b)).collect();
+        self.finals.insert(m, player_rows(&plain, m));
+        self.best.retain(|(km, key), _| *km != m || kept(key));
+        self.latch.retain(|(km, _, _), _| *km != m);
+        self.retired.insert(m);
+    }
+
+    pub fn finals(&self) -> &BTreeMap<MatchId, Vec<(PlayerId, PlayerMatchStats)>> {
+        &self.finals
+    }
+
+    fn apply_next_group(&mut self) {
+        {
             let (time, records) = &self.groups[self.next];
             for r in records
                 .iter()
@@ -305,7 +462,9 @@ impl Timeline {
             }
             let mut touched: BTreeSet<(MatchId, MarketKind)> = BTreeSet::new();
             for r in records {
-                if !self.fixture_seen.contains_key(&r.match_id) {
+                if !self.fixture_seen.contains_key(&r.match_id)
+                    || (self.retired.contains(&r.match_id) && !kept(&r.key().1))
+                {
                     continue;
                 }
                 let cand = (r.version(), (r.body.clone(), r.ts));
