@@ -108,6 +108,10 @@ pub struct ReplayArgs {
     /// Do not draw the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Drop the output changes instead of gathering and writing them (measures the dataflow
+    /// alone; only the summary and dead letters are written).
+    #[arg(long)]
+    pub discard_outputs: bool,
     #[arg(long, action = ArgAction::Help, help = "Print help")]
     pub help: Option<bool>,
 }
@@ -216,6 +220,7 @@ fn replay_cmd(a: ReplayArgs) -> Result<()> {
         granularity_ms: a.granularity_ms,
         lateness_ms: a.lateness_ms,
         progress: !a.no_progress,
+        keep_outputs: !a.discard_outputs,
         ..ReplayConfig::default()
     };
     if let Some((outputs, stats)) = replay(feed, &cfg, timely)? {

@@ -99,6 +99,9 @@ pub struct ReplayConfig {
     /// Stop reading the feed once the input frontier has passed this time: nothing read later
     /// can change the collections at times up to it (point-in-time queries).
     pub until: Option<Time>,
+    /// Gather the output collections on worker 0 (the default). Off, the changes are dropped
+    /// where they are produced: for measuring the dataflow alone.
+    pub keep_outputs: bool,
 }
 
 impl Default for ReplayConfig {
@@ -111,6 +114,7 @@ impl Default for ReplayConfig {
             retire_after_ms: PipelineConfig::default().retire_after_ms,
             progress: true,
             until: None,
+            keep_outputs: true,
         }
     }
 }
@@ -185,10 +189,18 @@ struct Gathered {
 }
 
 /// Sends a collection's changes to worker 0 and appends them to `sink` there.
-fn gather<'s, D>(c: VecCollection<'s, Time, D>, sink: &Sink<D>, probe: &ProbeHandle<Time>)
-where
+fn gather<'s, D>(
+    c: VecCollection<'s, Time, D>,
+    sink: &Sink<D>,
+    probe: &ProbeHandle<Time>,
+    keep: bool,
+) where
     D: timely::ExchangeData + Clone,
 {
+    if !keep {
+        c.inner.probe_with(probe);
+        return;
+    }
     let sink = sink.clone();
     c.inner
         .exchange(|_| 0)
@@ -251,6 +263,7 @@ fn run_worker(
     let started = Instant::now();
     let g = Gathered::default();
     let probe = ProbeHandle::new();
+    let keep = cfg.keep_outputs;
     let pipeline_cfg = PipelineConfig {
         ratings: cfg.ratings.clone(),
         dominance: cfg.dominance.clone(),
@@ -267,15 +280,15 @@ fn run_worker(
             p.availability,
             p.features,
         );
-        gather(agg.team_match, &g.team_match, &probe);
-        gather(agg.player_match, &g.player_match, &probe);
-        gather(agg.player_totals, &g.player_totals, &probe);
-        gather(agg.team_ratings, &g.team_ratings, &probe);
-        gather(agg.league_averages, &g.league_averages, &probe);
-        gather(dom, &g.dominance, &probe);
-        gather(avail.available, &g.available, &probe);
-        gather(avail.prematch_close, &g.prematch_close, &probe);
-        gather(feats, &g.features, &probe);
+        gather(agg.team_match, &g.team_match, &probe, keep);
+        gather(agg.player_match, &g.player_match, &probe, keep);
+        gather(agg.player_totals, &g.player_totals, &probe, keep);
+        gather(agg.team_ratings, &g.team_ratings, &probe, keep);
+        gather(agg.league_averages, &g.league_averages, &probe, keep);
+        gather(dom, &g.dominance, &probe, keep);
+        gather(avail.available, &g.available, &probe, keep);
+        gather(avail.prematch_close, &g.prematch_close, &probe, keep);
+        gather(feats, &g.features, &probe, keep);
         let dl = g.dead_letters.clone();
         gather_stream(ingested.dead_letters, &probe, move |d| {
             dl.borrow_mut().push(d.clone())

@@ -246,22 +246,21 @@ fn upsert_retiring_equals_from_scratch_on_1_and_2_workers() {
             let (c2, i2, inp) = (changes.clone(), ignored.clone(), input.clone());
             timely::execute(timely::Config::process(workers), move |worker| {
                 let (c3, i3) = (c2.clone(), i2.clone());
-                let (mut handle, cap) =
-                    worker.dataflow::<u64, _, _>(|scope| {
-                        let ((handle, cap), stream) = scope
+                let (mut handle, cap) = worker.dataflow::<u64, _, _>(|scope| {
+                    let ((handle, cap), stream) = scope
                             .new_unordered_input::<timely::container::CapacityContainerBuilder<
                             Vec<In>,
                         >>();
-                        let (current, ign) = stream.upsert_retiring(
-                            "Retiring",
-                            |g: &u8| route_hash(g),
-                            |k: &(u8, u8)| k.0,
-                            |k: &(u8, u8)| k.1 == 0,
-                        );
-                        current.inspect(move |x| c3.lock().unwrap().push(x.clone()));
-                        ign.inspect(move |_| *i3.lock().unwrap() += 1);
-                        (handle, cap)
-                    });
+                    let (current, ign) = stream.upsert_retiring(
+                        "Retiring",
+                        |g: &u8| route_hash(g),
+                        |k: &(u8, u8)| k.0,
+                        |k: &(u8, u8)| k.1 == 0,
+                    );
+                    current.inspect(move |x| c3.lock().unwrap().push(x.clone()));
+                    ign.inspect(move |_| *i3.lock().unwrap() += 1);
+                    (handle, cap)
+                });
                 for (i, (t, x)) in inp.iter().enumerate() {
                     if i % worker.peers() == worker.index() {
                         handle.activate().session(&cap.delayed(t)).give(x.clone());
