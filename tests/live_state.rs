@@ -7,21 +7,9 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::*;
-use oddsflow::replay::{Outputs, ReplayConfig, memory_feed, replay};
+use oddsflow::replay::{Outputs, ReplayConfig};
 use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 use oddsflow_dataflows::ingest::Payload;
-
-fn run(items: &[Payload], cfg: &ReplayConfig, workers: usize) -> Outputs {
-    let config = if workers == 1 {
-        timely::Config::thread()
-    } else {
-        timely::Config::process(workers)
-    };
-    replay(memory_feed(items.to_vec()), cfg, config)
-        .expect("replay runs")
-        .expect("worker 0 is here")
-        .0
-}
 
 fn check(items: &[Payload], workers: usize, label: &str) -> Outputs {
     let cfg = ReplayConfig {

@@ -15,24 +15,12 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use common::*;
-use oddsflow::replay::{Outputs, ReplayConfig, memory_feed, replay};
+use oddsflow::replay::{Outputs, ReplayConfig};
 use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::model::*;
 use oddsflow_dataflows::reject::RejectReason;
 use oddsflow_dataflows::wire::to_json_line;
-
-fn run(items: &[Payload], cfg: &ReplayConfig, workers: usize) -> Outputs {
-    let config = if workers == 1 {
-        timely::Config::thread()
-    } else {
-        timely::Config::process(workers)
-    };
-    replay(memory_feed(items.to_vec()), cfg, config)
-        .expect("replay runs")
-        .expect("worker 0 is here")
-        .0
-}
 
 fn quiet() -> ReplayConfig {
     ReplayConfig {

@@ -667,3 +667,16 @@ pub fn assert_maps_eq<K: Ord + std::fmt::Debug, V: PartialEq + std::fmt::Debug>(
     lines.truncate(6);
     panic!("{what}: {n} keys differ\n{}", lines.join("\n"));
 }
+
+/// Replays an in-memory feed on 1 worker (a thread) or `workers` threads; returns the outputs.
+pub fn run(items: &[Payload], cfg: &ReplayConfig, workers: usize) -> oddsflow::replay::Outputs {
+    let config = if workers == 1 {
+        timely::Config::thread()
+    } else {
+        timely::Config::process(workers)
+    };
+    oddsflow::replay::replay(oddsflow::replay::memory_feed(items.to_vec()), cfg, config)
+        .expect("replay runs")
+        .expect("worker 0 is here")
+        .0
+}
