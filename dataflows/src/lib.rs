@@ -20,6 +20,7 @@ pub mod model;
 pub mod pipeline;
 pub mod ratings;
 pub mod reject;
+pub mod settlement;
 pub mod wire;
 
 /// The dataflow timestamp: event time in UTC milliseconds, rounded down to the runtime's
