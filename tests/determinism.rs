@@ -97,34 +97,28 @@ fn one_worker_two_workers_and_two_processes_write_identical_outputs() {
     let [p0, p1] = free_ports();
     std::fs::write(&hostfile, format!("127.0.0.1:{p0}\n127.0.0.1:{p1}\n")).expect("hostfile");
     let hosts = hostfile.to_str().expect("utf-8");
-    let first = oddsflow(&[
-        "replay",
-        feed,
-        "--out",
-        &dir("procs"),
-        "-n",
-        "2",
-        "-p",
-        "0",
-        "-h",
-        hosts,
-        "--no-progress",
-    ]);
-    let second = oddsflow(&[
-        "replay",
-        feed,
-        "--out",
-        &dir("procs"),
-        "-n",
-        "2",
-        "-p",
-        "1",
-        "-h",
-        hosts,
-        "--no-progress",
-    ]);
-    wait_ok(first, "process 0 of 2");
-    wait_ok(second, "process 1 of 2");
+    let procs = dir("procs");
+    let children: Vec<_> = ["0", "1"]
+        .into_iter()
+        .map(|p| {
+            oddsflow(&[
+                "replay",
+                feed,
+                "--out",
+                &procs,
+                "-n",
+                "2",
+                "-p",
+                p,
+                "-h",
+                hosts,
+                "--no-progress",
+            ])
+        })
+        .collect();
+    for (i, child) in children.into_iter().enumerate() {
+        wait_ok(child, &format!("process {i} of 2"));
+    }
 
     let one = canonical_files(Path::new(&dir("one")));
     assert!(

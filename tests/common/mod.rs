@@ -342,27 +342,32 @@ pub fn incremental_at(o: &Outputs, t: u64) -> Expected {
     }
 }
 
-/// Compares table by table so that a failure names the table.
+/// Compares table by table, so that a failure names the table and shows only differing keys.
 pub fn assert_same(got: &Expected, want: &Expected, context: &str) {
-    assert_eq!(
-        got.team_match, want.team_match,
-        "team_match_stats differ {context}"
+    assert_maps_eq(
+        &got.team_match,
+        &want.team_match,
+        &format!("team_match_stats differ {context}"),
     );
-    assert_eq!(
-        got.player_match, want.player_match,
-        "player_match_stats differ {context}"
+    assert_maps_eq(
+        &got.player_match,
+        &want.player_match,
+        &format!("player_match_stats differ {context}"),
     );
-    assert_eq!(
-        got.player_totals, want.player_totals,
-        "player_totals differ {context}"
+    assert_maps_eq(
+        &got.player_totals,
+        &want.player_totals,
+        &format!("player_totals differ {context}"),
     );
-    assert_eq!(
-        got.league_averages, want.league_averages,
-        "league_averages differ {context}"
+    assert_maps_eq(
+        &got.league_averages,
+        &want.league_averages,
+        &format!("league_averages differ {context}"),
     );
-    assert_eq!(
-        got.team_ratings, want.team_ratings,
-        "team_ratings differ {context}"
+    assert_maps_eq(
+        &got.team_ratings,
+        &want.team_ratings,
+        &format!("team_ratings differ {context}"),
     );
 }
 
