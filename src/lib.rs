@@ -1,7 +1,9 @@
 //! oddsflow's runtime: feeds in and out (files), the simulator, the replay runtime and the CLI.
 pub mod cli;
 pub mod feed;
+pub mod ledger;
 pub mod metrics;
+pub mod policy;
 pub mod replay;
 pub mod sim;
 pub mod table;

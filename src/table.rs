@@ -1015,6 +1015,32 @@ pub fn read_table_json(path: &Path) -> Result<Vec<Value>> {
     Ok(rows)
 }
 
+/// Reads JSON lines (gzip-compressed when `path` ends in `.gz`); a bad line is an error naming it.
+pub fn read_json_lines<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    use std::io::BufRead;
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let reader: Box<dyn BufRead> = if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+    {
+        Box::new(std::io::BufReader::new(flate2::read::MultiGzDecoder::new(file)))
+    } else {
+        Box::new(std::io::BufReader::new(file))
+    };
+    let mut rows = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("reading {}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        rows.push(
+            serde_json::from_str(&line)
+                .with_context(|| format!("{} line {}", path.display(), i + 1))?,
+        );
+    }
+    Ok(rows)
+}
+
 /// Writes `rows` as JSON lines (gzip-compressed when `path` ends in `.gz`), creating parent
 /// directories.
 pub fn write_json_lines<T: Serialize>(

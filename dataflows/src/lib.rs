@@ -5,7 +5,9 @@
 //!  (lines or      │                                   │     across matches: form, rates, ratings, Elo)
 //!   records)      └─► dead letters, ignored           ├─► dominance (sliding windows of pressure)
 //!                                                     ├─► availability (bettable now, prematch close)
-//!                                                     └─► features (one vector per live match, as deltas)
+//!                                                     ├─► features (one vector per live match, as deltas)
+//!                                                     └─► bookmaker (policies' requests → acceptance →
+//!                                                           settlement, fed back as rewards)
 //! ```
 //!
 //! Timestamps are event time in UTC milliseconds, rounded down to the replay's granularity
@@ -13,6 +15,7 @@
 
 pub mod aggregates;
 pub mod availability;
+pub mod bookmaker;
 pub mod dominance;
 pub mod features;
 pub mod ingest;

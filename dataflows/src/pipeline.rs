@@ -53,6 +53,8 @@ impl Default for PipelineConfig {
 
 pub struct Pipeline<'scope> {
     pub ingested: Ingested<'scope>,
+    /// The current keyed state, by kind (for the bookmaker).
+    pub state: MatchState<'scope>,
     pub aggregates: Aggregates<'scope>,
     pub dominance: VecCollection<'scope, Time, ((MatchId, u64), Dominance)>,
     pub availability: Availability<'scope>,
@@ -100,6 +102,7 @@ pub fn pipeline<'scope>(
     );
     Pipeline {
         ingested,
+        state,
         aggregates,
         dominance,
         availability,

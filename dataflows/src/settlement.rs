@@ -48,7 +48,7 @@ impl Outcome {
 }
 
 /// What settlement needs to know about a match.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct MatchFacts {
     pub full_time: Score,
     /// Final corners, when known (corner markets are void without them).

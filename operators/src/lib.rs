@@ -5,6 +5,7 @@
 //!  stream of D ──map_fallible──► (oks, errs)                      fallible.rs
 //!  stream of (K, version, V) ──upsert_by_version──► collection of (K, V) + ignored   upsert.rs
 //!  stream of D ──require_parent──► (known, orphans)               gate.rs
+//!  queries (K, Q) ──lookup_as_of(collection of (K, V))──► (K, Q, values as of t)   lookup.rs
 //! ```
 //!
 //! Stateful operators here share one driver ([`ordered::InTimeOrder`]): they stash input by
@@ -14,12 +15,14 @@
 
 pub mod fallible;
 pub mod gate;
+pub mod lookup;
 pub mod ordered;
 pub mod upsert;
 pub mod window;
 
 pub use fallible::MapFallible;
 pub use gate::RequireParent;
+pub use lookup::LookupAsOf;
 pub use ordered::InTimeOrder;
 pub use upsert::{Ignored, UpsertByVersion, UpsertInput, UpsertRetiring};
 pub use window::SlidingWindow;
