@@ -61,7 +61,7 @@ fn main() {
             timely::Config::process(workers)
         };
         let t = Instant::now();
-        let (outputs, _) = replay(memory_feed(items.clone()), &cfg, config)
+        let (outputs, _) = replay(memory_feed(items.clone()), &cfg, None, config)
             .expect("replay")
             .expect("worker 0");
         let rate = n / t.elapsed().as_secs_f64();

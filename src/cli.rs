@@ -11,13 +11,19 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+use std::sync::Arc;
+
 use crate::feed::FeedWriter;
+use crate::policy::{PolicySpec, Truth};
 use crate::replay::{ReplayConfig, file_feed, memory_feed, replay, write_outputs};
 use crate::sim::{Inefficiency, NoiseConfig, SimConfig, simulate};
+use oddsflow_dataflows::bookmaker::BookmakerConfig;
 use oddsflow_dataflows::ingest::Payload;
 
 /// The shipped demo feed, embedded so that `oddsflow replay` runs anywhere without arguments.
 pub const DEMO_FEED: &[u8] = include_bytes!("../fixtures/demo.jsonl.gz");
+/// The simulator's truth channel for the demo feed (for the oracle policy).
+pub const DEMO_TRUTH: &[u8] = include_bytes!("../fixtures/demo.truth.jsonl.gz");
 
 #[derive(Parser, Debug)]
 #[command(
@@ -112,6 +118,26 @@ pub struct ReplayArgs {
     /// alone; only the summary and dead letters are written).
     #[arg(long)]
     pub discard_outputs: bool,
+    /// Policies that bet, comma-separated: no-bet, random, favourite, value, oracle; `none` for
+    /// none. Default: every baseline (the oracle only where there is a truth channel).
+    #[arg(long)]
+    pub policies: Option<String>,
+    /// Seed of the random policy and of the bootstrap intervals.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The simulator's truth channel, for the oracle policy (default: `<stem>.truth.jsonl.gz`
+    /// beside the feed, if it exists; the demo's for the demo feed).
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// Each policy's starting bankroll.
+    #[arg(long, default_value_t = 1_000.0)]
+    pub bankroll: f64,
+    /// How long an in-play bet waits before the bookmaker checks it, in ms.
+    #[arg(long, default_value_t = 5_000)]
+    pub inplay_delay_ms: u64,
+    /// How far (relative) the price may fall below the price seen, e.g. 0.02.
+    #[arg(long, default_value_t = 0.02)]
+    pub price_tolerance: f64,
     #[arg(long, action = ArgAction::Help, help = "Print help")]
     pub help: Option<bool>,
 }
@@ -216,14 +242,40 @@ fn replay_cmd(a: ReplayArgs) -> Result<()> {
             )
         }
     };
+    let truth_path = a
+        .truth
+        .clone()
+        .or_else(|| a.feed.as_deref().and_then(Truth::beside));
+    let truth = match (&truth_path, &a.feed) {
+        (Some(path), _) => Some(Truth::load(path)?),
+        (None, None) => Some(demo_truth()?),
+        (None, Some(_)) => None,
+    }
+    .map(Arc::new);
+    let policies = match a.policies.as_deref() {
+        None => PolicySpec::baselines(a.seed, truth.is_some()),
+        Some("none") => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|n| PolicySpec::parse(n.trim(), a.seed))
+            .collect::<Result<_>>()?,
+    };
     let cfg = ReplayConfig {
         granularity_ms: a.granularity_ms,
         lateness_ms: a.lateness_ms,
         progress: !a.no_progress,
         keep_outputs: !a.discard_outputs,
+        policies,
+        bookmaker: BookmakerConfig {
+            bankroll: a.bankroll,
+            inplay_delay_ms: a.inplay_delay_ms,
+            price_tolerance: a.price_tolerance,
+            ..BookmakerConfig::default()
+        },
+        seed: a.seed,
         ..ReplayConfig::default()
     };
-    if let Some((outputs, stats)) = replay(feed, &cfg, timely)? {
+    if let Some((outputs, stats)) = replay(feed, &cfg, truth, timely)? {
         write_outputs(&a.out, &outputs, &stats)?;
         let s = &outputs.summary;
         println!(
@@ -263,9 +315,38 @@ fn replay_cmd(a: ReplayArgs) -> Result<()> {
             outputs.dead_letters.len(),
             a.out.display()
         );
+        if !outputs.betting.policies.is_empty() {
+            for name in crate::replay::BETTING_TABLES {
+                println!(
+                    "  {:<20} {:>9}          {}/{name}.parquet",
+                    name,
+                    "",
+                    a.out.display()
+                );
+            }
+        }
         println!("  summary              {}/summary.json", a.out.display());
+        if !outputs.reports.is_empty() {
+            println!();
+            print!("{}", crate::ledger::format_table(&outputs.reports));
+        }
     }
     Ok(())
+}
+
+/// The demo feed's truth channel, from the embedded file.
+fn demo_truth() -> Result<Truth> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(DEMO_TRUTH)
+        .read_to_string(&mut text)
+        .context("decoding the embedded demo truth")?;
+    let rows: Vec<crate::sim::TruthRow> = text
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .context("reading the embedded demo truth")?;
+    Ok(Truth::from_rows(&rows))
 }
 
 /// Parses an event time: integer UTC milliseconds, or RFC 3339 in UTC (`YYYY-MM-DDTHH:MM:SS[.sss]Z`).
@@ -319,7 +400,7 @@ fn features_cmd(a: FeaturesArgs) -> Result<()> {
                 until: Some(t),
                 ..cfg
             };
-            let (outputs, _) = replay(file_feed(feed), &cfg, timely::Config::thread())?
+            let (outputs, _) = replay(file_feed(feed), &cfg, None, timely::Config::thread())?
                 .ok_or_else(|| anyhow::anyhow!("no outputs"))?;
             crate::replay::features_at(&outputs, t)
                 .remove(&a.match_id)

@@ -42,6 +42,7 @@ use timely::dataflow::operators::{Exchange, Inspect, Probe};
 use oddsflow_dataflows::Time;
 use oddsflow_dataflows::aggregates::{PlayerMatchStats, PlayerTotals, TeamMatchStats};
 use oddsflow_dataflows::availability::{Quote, SelectionKey};
+use oddsflow_dataflows::bookmaker::{BetId, BookmakerConfig, Decision, Settled, betting};
 use oddsflow_dataflows::dominance::{Dominance, DominanceConfig};
 use oddsflow_dataflows::features::FeatureVector;
 use oddsflow_dataflows::ingest::{Payload, Sequenced};
@@ -53,6 +54,8 @@ use oddsflow_dataflows::reject::DeadLetter;
 use oddsflow_dataflows::wire::peek_ts;
 use oddsflow_operators::Ignored;
 
+use crate::ledger::{BettingOutputs, PolicyReport};
+use crate::policy::{PolicyInputs, PolicySpec, Truth, run_policies};
 use crate::table::{ChangeTable, write_json_lines};
 
 /// One change of an output collection: data, time, diff.
@@ -100,8 +103,14 @@ pub struct ReplayConfig {
     /// can change the collections at times up to it (point-in-time queries).
     pub until: Option<Time>,
     /// Gather the output collections on worker 0 (the default). Off, the changes are dropped
-    /// where they are produced: for measuring the dataflow alone.
+    /// where they are produced: for measuring the dataflow alone. (Bets, settlements and
+    /// prematch closes are always gathered: the ledger needs them.)
     pub keep_outputs: bool,
+    /// The policies that bet, policy `i` with id `i` (none: no bookmaker stage).
+    pub policies: Vec<PolicySpec>,
+    pub bookmaker: BookmakerConfig,
+    /// Seed of the bootstrap intervals in the reports.
+    pub seed: u64,
 }
 
 impl Default for ReplayConfig {
@@ -115,6 +124,9 @@ impl Default for ReplayConfig {
             progress: true,
             until: None,
             keep_outputs: true,
+            policies: Vec::new(),
+            bookmaker: BookmakerConfig::default(),
+            seed: 0,
         }
     }
 }
@@ -158,6 +170,12 @@ pub struct Outputs {
     pub features: Vec<Change<(MatchId, FeatureVector)>>,
     /// Sorted by feed position.
     pub dead_letters: Vec<DeadLetter>,
+    /// Bets and settlements of the policies.
+    pub betting: BettingOutputs,
+    /// One report per policy (metrics from the ledger).
+    pub reports: Vec<PolicyReport>,
+    /// Each policy's starting bankroll.
+    pub bankroll: f64,
     pub summary: Summary,
 }
 
@@ -182,6 +200,8 @@ struct Gathered {
     available: Sink<(SelectionKey, Quote)>,
     prematch_close: Sink<(SelectionKey, F64)>,
     features: Sink<(MatchId, FeatureVector)>,
+    decisions: Rc<RefCell<Vec<Decision>>>,
+    settlements: Sink<(BetId, Settled)>,
     dead_letters: Rc<RefCell<Vec<DeadLetter>>>,
     records_ok: Rc<RefCell<u64>>,
     ignored: Rc<RefCell<(u64, u64, u64)>>,
@@ -239,11 +259,19 @@ fn rounded(ts: i64, granularity: u64) -> Time {
 pub fn replay(
     feed: FeedOpener,
     cfg: &ReplayConfig,
+    truth: Option<Arc<Truth>>,
     timely: timely::Config,
 ) -> Result<Option<(Outputs, RunStats)>> {
+    // Build each policy once here, so that a bad configuration (the oracle without a truth
+    // channel) is an error before any worker starts.
+    for spec in &cfg.policies {
+        spec.build(truth.as_ref())?;
+    }
     let cfg = cfg.clone();
-    let guards = timely::execute(timely, move |worker| run_worker(worker, &feed, &cfg))
-        .map_err(|e| anyhow::anyhow!("starting timely: {e}"))?;
+    let guards = timely::execute(timely, move |worker| {
+        run_worker(worker, &feed, &cfg, truth.as_ref())
+    })
+    .map_err(|e| anyhow::anyhow!("starting timely: {e}"))?;
     let mut result = None;
     for r in guards.join() {
         let r = r.map_err(|e| anyhow::anyhow!("a worker failed: {e}"))??;
@@ -258,6 +286,7 @@ fn run_worker(
     worker: &mut timely::worker::Worker,
     feed: &FeedOpener,
     cfg: &ReplayConfig,
+    truth: Option<&Arc<Truth>>,
 ) -> Result<Option<(Outputs, RunStats)>> {
     let (index, peers) = (worker.index(), worker.peers());
     let started = Instant::now();
@@ -269,10 +298,42 @@ fn run_worker(
         dominance: cfg.dominance.clone(),
         retire_after_ms: cfg.retire_after_ms,
     };
+    let granularity = cfg.granularity_ms.max(1);
+    let mut build_error = None;
     let (mut handle, mut cap) = worker.dataflow::<Time, _, _>(|scope| {
         let ((handle, cap), items) =
             scope.new_unordered_input::<CapacityContainerBuilder<Vec<Sequenced>>>();
         let p = pipeline(items, &pipeline_cfg);
+        if !cfg.policies.is_empty() {
+            let inputs = PolicyInputs {
+                fixtures: p.state.fixtures.clone(),
+                features: p.features.clone(),
+                available: p.availability.available.clone(),
+                ratings: p.aggregates.team_ratings.clone(),
+                leagues: p.aggregates.league_averages.clone(),
+            };
+            let bookmaker = &cfg.bookmaker;
+            let b = betting(&p.state, bookmaker, granularity, |rewards| {
+                let scope = rewards.scope();
+                run_policies(
+                    inputs,
+                    rewards,
+                    &cfg.policies,
+                    truth,
+                    bookmaker.bankroll,
+                    granularity,
+                )
+                .unwrap_or_else(|e| {
+                    build_error = Some(e);
+                    timely::dataflow::operators::generic::operator::empty(scope)
+                })
+            });
+            let decisions = g.decisions.clone();
+            gather_stream(b.decisions, &probe, move |d: &Decision| {
+                decisions.borrow_mut().push(d.clone())
+            });
+            gather(b.settlements, &g.settlements, &probe, true);
+        }
         let (ingested, agg, dom, avail, feats) = (
             p.ingested,
             p.aggregates,
@@ -287,7 +348,12 @@ fn run_worker(
         gather(agg.league_averages, &g.league_averages, &probe, keep);
         gather(dom, &g.dominance, &probe, keep);
         gather(avail.available, &g.available, &probe, keep);
-        gather(avail.prematch_close, &g.prematch_close, &probe, keep);
+        gather(
+            avail.prematch_close,
+            &g.prematch_close,
+            &probe,
+            keep || !cfg.policies.is_empty(),
+        );
         gather(feats, &g.features, &probe, keep);
         let dl = g.dead_letters.clone();
         gather_stream(ingested.dead_letters, &probe, move |d| {
@@ -320,6 +386,9 @@ fn run_worker(
         );
         (handle, cap)
     });
+    if let Some(e) = build_error {
+        return Err(e);
+    }
 
     let bar = (index == 0 && cfg.progress && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
@@ -338,7 +407,6 @@ fn run_worker(
         bar
     });
 
-    let granularity = cfg.granularity_ms.max(1);
     let mut clock: Option<i64> = None;
     let mut frontier: Time = 0;
     let (mut records_in, mut late) = (0u64, 0u64);
@@ -467,8 +535,29 @@ fn run_worker(
         prematch_close: canonical(g.prematch_close.take()),
         features: canonical(g.features.take()),
         dead_letters,
+        betting: {
+            let mut decisions = g.decisions.take();
+            decisions.sort_by(|a, b| (a.at, a.request.id).cmp(&(b.at, b.request.id)));
+            BettingOutputs {
+                policies: policy_names(&cfg.policies),
+                decisions,
+                settlements: canonical(g.settlements.take()),
+            }
+        },
+        reports: Vec::new(),
+        bankroll: cfg.bookmaker.bankroll,
         summary,
     };
+    let mut outputs = outputs;
+    outputs.reports = crate::ledger::reports(
+        &outputs.betting,
+        &outputs.prematch_close,
+        cfg.bookmaker.bankroll,
+        cfg.seed,
+    );
+    if !keep {
+        outputs.prematch_close.clear();
+    }
     let stats = RunStats {
         workers: peers,
         elapsed_s: elapsed,
@@ -476,6 +565,26 @@ fn run_worker(
     };
     Ok(Some((outputs, stats)))
 }
+
+/// Policy names for the reports: each spec's name, suffixed `-2`, `-3`… when repeated.
+pub fn policy_names(specs: &[PolicySpec]) -> Vec<String> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    specs
+        .iter()
+        .map(|s| {
+            let n = seen.entry(s.name()).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                s.name().to_string()
+            } else {
+                format!("{}-{n}", s.name())
+            }
+        })
+        .collect()
+}
+
+/// The betting tables, each written as `<name>.parquet` when the run has policies.
+pub const BETTING_TABLES: [&str; 3] = ["bets", "settlements", "ledger"];
 
 /// The output tables by name, each written as `<name>.parquet`.
 pub const TABLES: [&str; 9] = [
@@ -554,14 +663,19 @@ pub fn write_outputs(dir: &Path, outputs: &Outputs, stats: &RunStats) -> Result<
         &o.features,
     )?;
     write_json_lines(&dir.join("dead_letter.jsonl"), outputs.dead_letters.iter())?;
+    if !outputs.betting.policies.is_empty() {
+        crate::ledger::write_betting(dir, &outputs.betting, outputs.bankroll)?;
+    }
     #[derive(Serialize)]
     struct SummaryFile<'a> {
         #[serde(flatten)]
         summary: &'a Summary,
+        policies: &'a [PolicyReport],
         run: &'a RunStats,
     }
     let text = serde_json::to_string_pretty(&SummaryFile {
         summary: &outputs.summary,
+        policies: &outputs.reports,
         run: stats,
     })?;
     std::fs::write(dir.join("summary.json"), text + "\n").context("writing summary.json")?;
@@ -589,6 +703,12 @@ impl Outputs {
         section(&mut s, "availability", &self.available);
         section(&mut s, "prematch_close", &self.prematch_close);
         section(&mut s, "features", &self.features);
+        section(&mut s, "settlements", &self.betting.settlements);
+        s.push_str(&format!("# decisions ({})\n", self.betting.decisions.len()));
+        for d in &self.betting.decisions {
+            s.push_str(&serde_json::to_string(d).unwrap_or_default());
+            s.push('\n');
+        }
         s.push_str(&format!("# dead_letters ({})\n", self.dead_letters.len()));
         for d in &self.dead_letters {
             s.push_str(&serde_json::to_string(d).unwrap_or_default());

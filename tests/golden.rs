@@ -104,6 +104,7 @@ fn demo_feed_matches_its_golden_outputs() {
     let (outputs, _) = replay(
         file_feed(&root.join("fixtures/demo.jsonl.gz")),
         &cfg,
+        None,
         timely::Config::thread(),
     )
     .expect("replay runs")

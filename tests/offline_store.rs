@@ -52,9 +52,14 @@ fn the_store_read_as_of_t_equals_a_replay_that_stopped_at_t() {
         progress: false,
         ..ReplayConfig::default()
     };
-    let (full, stats) = replay(memory_feed(items.clone()), &cfg, timely::Config::thread())
-        .expect("replay")
-        .expect("worker 0");
+    let (full, stats) = replay(
+        memory_feed(items.clone()),
+        &cfg,
+        None,
+        timely::Config::thread(),
+    )
+    .expect("replay")
+    .expect("worker 0");
     let dir = tempfile::tempdir().expect("tempdir");
     write_outputs(dir.path(), &full, &stats).expect("write");
     let store = dir.path().join("features.parquet");
@@ -71,9 +76,14 @@ fn the_store_read_as_of_t_equals_a_replay_that_stopped_at_t() {
             until: Some(t),
             ..cfg.clone()
         };
-        let (prefix, _) = replay(memory_feed(items.clone()), &cut, timely::Config::thread())
-            .expect("replay")
-            .expect("worker 0");
+        let (prefix, _) = replay(
+            memory_feed(items.clone()),
+            &cut,
+            None,
+            timely::Config::thread(),
+        )
+        .expect("replay")
+        .expect("worker 0");
         let known: BTreeMap<MatchId, _> = features_at(&prefix, t)
             .iter()
             .map(|(m, v)| (*m, summary_of_vector(v)))

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::accumulate;
+use common::{accumulate, feedkit};
 use oddsflow::replay::{Outputs, ReplayConfig, memory_feed, replay};
 use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::model::*;
@@ -17,78 +17,20 @@ const SECOND_HALF: i64 = KICKOFF + 60 * 60_000; // 45 min + 15 min break
 const GOAL: i64 = SECOND_HALF + (63 * 60 + 10 - 45 * 60) * 1000; // 63:10 on the clock
 const REOPEN: i64 = GOAL + 40_000;
 
-fn rec(ts: i64, body: Body) -> Payload {
-    Payload::Decoded(Record {
-        ts,
-        match_id: M,
-        body,
-    })
-}
-
 fn market(ts: i64, version: Version, status: MarketStatus, phase: Phase) -> Payload {
-    let selections = vec![Selection::Home, Selection::Draw, Selection::Away];
-    rec(
-        ts,
-        Body::Market(Market {
-            version,
-            market: MarketKind::MatchOdds,
-            status,
-            phase,
-            selections,
-        }),
-    )
+    feedkit::market(M, ts, version, status, phase)
 }
 
-fn prices(ts: i64, version: Version, [h, d, a]: [f64; 3]) -> Vec<Payload> {
-    [
-        (Selection::Home, h),
-        (Selection::Draw, d),
-        (Selection::Away, a),
-    ]
-    .into_iter()
-    .map(|(selection, p)| {
-        rec(
-            ts,
-            Body::Odds(Odds {
-                version,
-                market: MarketKind::MatchOdds,
-                selection,
-                price: F64(p),
-            }),
-        )
-    })
-    .collect()
+fn prices(ts: i64, version: Version, p: [f64; 3]) -> Vec<Payload> {
+    feedkit::prices(M, ts, version, p)
 }
 
-fn status(ts: i64, version: Version, status: MatchStatus, clock_s: i32) -> Payload {
-    rec(
-        ts,
-        Body::Status(Status {
-            version,
-            status,
-            clock_s,
-        }),
-    )
+fn status(ts: i64, version: Version, s: MatchStatus, clock_s: i32) -> Payload {
+    feedkit::status(M, ts, version, s, clock_s)
 }
 
 fn feed() -> Vec<Payload> {
-    let team = |id, name: &str| TeamRef {
-        id,
-        name: name.into(),
-    };
-    let mut f = vec![rec(
-        KICKOFF - 86_400_000,
-        Body::Fixture(Fixture {
-            version: 1,
-            league: "SCN".into(),
-            season: "2025-26".into(),
-            kickoff: KICKOFF,
-            home: team(1, "Home FC"),
-            away: team(2, "Away FC"),
-            venue: "Ground".into(),
-            referee: "Ref".into(),
-        }),
-    )];
+    let mut f = vec![feedkit::fixture(M, KICKOFF - 86_400_000, KICKOFF, 1, 2)];
     f.push(market(
         KICKOFF - 3 * 3_600_000,
         1,
@@ -108,21 +50,7 @@ fn feed() -> Vec<Payload> {
         62 * 60 + 10,
     ));
     // 63:10: the goal, and the market suspends at the same instant.
-    f.push(rec(
-        GOAL,
-        Body::Incident(Incident {
-            id: 1,
-            version: 1,
-            side: Side::Home,
-            clock_s: 63 * 60 + 10,
-            detail: IncidentDetail::Goal {
-                player: None,
-                own_goal: false,
-                penalty: false,
-            },
-            cancelled: false,
-        }),
-    ));
+    f.push(feedkit::goal(M, GOAL, 1, Side::Home, 63 * 60 + 10));
     f.push(market(GOAL, 3, MarketStatus::Suspended, Phase::InPlay));
     // New prices are published while suspended, then the market reopens.
     f.extend(prices(GOAL + 20_000, 4, [1.40, 4.50, 8.00]));
@@ -142,7 +70,7 @@ fn run() -> Outputs {
         progress: false,
         ..ReplayConfig::default()
     };
-    replay(memory_feed(feed()), &cfg, timely::Config::thread())
+    replay(memory_feed(feed()), &cfg, None, timely::Config::thread())
         .expect("replay")
         .expect("worker 0")
         .0

@@ -3,6 +3,8 @@
 //! parser/validator, the per-match player rules and the league rating function).
 #![allow(dead_code)]
 
+pub mod feedkit;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use oddsflow::replay::{Change, Outputs, ReplayConfig};
@@ -680,8 +682,13 @@ pub fn run(items: &[Payload], cfg: &ReplayConfig, workers: usize) -> oddsflow::r
     } else {
         timely::Config::process(workers)
     };
-    oddsflow::replay::replay(oddsflow::replay::memory_feed(items.to_vec()), cfg, config)
-        .expect("replay runs")
-        .expect("worker 0 is here")
-        .0
+    oddsflow::replay::replay(
+        oddsflow::replay::memory_feed(items.to_vec()),
+        cfg,
+        None,
+        config,
+    )
+    .expect("replay runs")
+    .expect("worker 0 is here")
+    .0
 }
