@@ -83,6 +83,10 @@ pub struct SimulateArgs {
     /// Where to write the true probabilities (default: `<stem>.truth.jsonl.gz`; `.jsonl` for plain).
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    /// Spread the calendar to this many kick-offs per day (default: 320, eight every 15 min for
+    /// ten hours). Fewer per day give more match-days: what bootstrap intervals resample.
+    #[arg(long)]
+    pub matches_per_day: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -182,6 +186,10 @@ fn simulate_cmd(a: SimulateArgs) -> Result<()> {
             .transpose()?,
         margin: a.margin,
         ..SimConfig::default()
+    };
+    let cfg = match a.matches_per_day {
+        Some(n) => cfg.with_matches_per_day(n),
+        None => cfg,
     };
     let started = std::time::Instant::now();
     let out = simulate(&cfg);

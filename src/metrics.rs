@@ -137,7 +137,7 @@ pub fn metrics(bets: &[SettledBet], start_bankroll: f64) -> Metrics {
 }
 
 /// A percentile bootstrap interval for ROI, resampling match-days: `(low, high)` at `level`
-/// (e.g. 0.95), from `resamples` draws seeded by `seed`. `None` without bets.
+/// (e.g. 0.95), from `resamples` draws seeded by `seed`. `None` with fewer than two match-days.
 pub fn bootstrap_roi(
     bets: &[SettledBet],
     resamples: usize,
@@ -145,7 +145,8 @@ pub fn bootstrap_roi(
     seed: u64,
 ) -> Option<(f64, f64)> {
     let days: Vec<(f64, f64)> = profit_by_day(bets).into_values().collect();
-    if days.is_empty() || resamples == 0 {
+    // One match-day resamples to itself: no interval.
+    if days.len() < 2 || resamples == 0 {
         return None;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

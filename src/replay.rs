@@ -264,10 +264,14 @@ pub fn replay(
 ) -> Result<Option<(Outputs, RunStats)>> {
     // Build each policy once here, so that a bad configuration (the oracle without a truth
     // channel) is an error before any worker starts.
-    for spec in &cfg.policies {
+    let mut cfg = cfg.clone();
+    for spec in &mut cfg.policies {
+        // The oracle reads the truth published before the end of the timestamp it decides at.
+        if let PolicySpec::Oracle(c) = spec {
+            c.granularity_ms = cfg.granularity_ms.max(1);
+        }
         spec.build(truth.as_ref())?;
     }
-    let cfg = cfg.clone();
     let guards = timely::execute(timely, move |worker| {
         run_worker(worker, &feed, &cfg, truth.as_ref())
     })

@@ -1,4 +1,5 @@
-//! The same feed gives byte-identical canonical outputs on 1 worker, 2 workers, and 2 processes
+//! The same feed gives byte-identical canonical outputs — features, bets, settlements, ledger and
+//! the policies' reports — on 1 worker, 2 workers, and 2 processes
 //! (`-n 2 -p 0` / `-p 1` on localhost), through the real binary.
 
 use std::net::TcpListener;
@@ -38,6 +39,7 @@ fn canonical_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for name in oddsflow::replay::TABLES
         .iter()
+        .chain(oddsflow::replay::BETTING_TABLES.iter())
         .map(|t| format!("{t}.parquet"))
         .chain(["dead_letter.jsonl".to_string()])
     {
@@ -62,13 +64,16 @@ fn canonical_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn one_worker_two_workers_and_two_processes_write_identical_outputs() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let feed = tmp.path().join("feed.jsonl.gz");
-    let items = simulate(&SimConfig {
+    let sim = simulate(&SimConfig {
         matches: 12,
         seed: 5,
         noise: NoiseConfig::typical(),
         ..SimConfig::default()
-    })
-    .items;
+    });
+    let items = sim.items;
+    // The truth channel beside the feed: the oracle policy runs too.
+    oddsflow::table::write_json_lines(&tmp.path().join("feed.truth.jsonl.gz"), sim.truth.iter())
+        .expect("write truth");
     let mut w = FeedWriter::create(&feed).expect("create feed");
     for item in &items {
         w.write(item).expect("write");
@@ -125,6 +130,22 @@ fn one_worker_two_workers_and_two_processes_write_identical_outputs() {
         one.iter()
             .any(|(n, bytes)| n == "team_match_stats.parquet" && bytes.len() > 1000),
         "outputs are not empty"
+    );
+    // Every baseline ran, and bets were taken and settled.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(Path::new(&dir("one")).join("summary.json")).expect("summary"))
+            .expect("json");
+    let policies: Vec<&str> = summary["policies"]
+        .as_array()
+        .expect("policy reports")
+        .iter()
+        .map(|p| p["policy"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(policies, ["no-bet", "random", "favourite", "value", "oracle"]);
+    assert!(
+        one.iter()
+            .any(|(n, bytes)| n == "settlements.parquet" && bytes.len() > 1000),
+        "bets were settled"
     );
     for other in ["two", "procs"] {
         let got = canonical_files(Path::new(&dir(other)));

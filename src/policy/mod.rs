@@ -350,7 +350,18 @@ pub fn run_policies<'scope>(
                     RunnerInput::Settled(b, s, d) => settlements.push((b, s, d)),
                 }
             }
-            // Retractions before insertions: each key holds one value at a time.
+            // Net the updates first: a collection's batch can hold a +1/−1 pair for a row that
+            // never existed (a join's transient). Then retractions before insertions: each key
+            // holds one value at a time.
+            let mut net: BTreeMap<Change, isize> = BTreeMap::new();
+            for (d, c) in view_updates {
+                *net.entry(c).or_insert(0) += d;
+            }
+            let mut view_updates: Vec<(isize, Change)> = net
+                .into_iter()
+                .filter(|(_, d)| *d != 0)
+                .map(|(c, d)| (d, c))
+                .collect();
             view_updates.sort();
             let mut changed = BTreeSet::new();
             for (d, c) in view_updates {

@@ -211,6 +211,19 @@ impl Default for SimConfig {
     }
 }
 
+impl SimConfig {
+    /// Spreads the calendar to `n` kick-offs per day: up to eight per slot, as many slots as it
+    /// takes (at least one).
+    pub fn with_matches_per_day(self, n: usize) -> Self {
+        let per_slot = n.clamp(1, 8);
+        SimConfig {
+            kickoffs_per_slot: per_slot,
+            slots_per_day: n.max(1).div_ceil(per_slot),
+            ..self
+        }
+    }
+}
+
 /// Feed noise; all probabilities are in [0, 1].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
