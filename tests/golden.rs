@@ -10,6 +10,7 @@ mod common;
 use std::path::Path;
 
 use common::accumulate;
+use oddsflow::policy::{PolicySpec, Truth};
 use oddsflow::replay::{Change, Outputs, ReplayConfig, file_feed, replay};
 use serde::Serialize;
 
@@ -43,8 +44,9 @@ fn digest(text: &str) -> String {
 }
 
 fn golden_text(o: &Outputs) -> String {
-    let mut s =
-        String::from("# oddsflow replay of fixtures/demo.jsonl.gz (1 worker, default config)\n");
+    let mut s = String::from(
+        "# oddsflow replay of fixtures/demo.jsonl.gz (1 worker, default config, the baselines with seed 1)\n",
+    );
     s.push_str(&format!(
         "## change log digest (FNV-1a of Outputs::canonical_text): {}\n",
         digest(&o.canonical_text())
@@ -63,6 +65,14 @@ fn golden_text(o: &Outputs) -> String {
     final_state(&mut s, "team_ratings", &o.team_ratings);
     final_state(&mut s, "league_averages", &o.league_averages);
     final_state(&mut s, "prematch_close", &o.prematch_close);
+    final_state(&mut s, "settlements", &o.betting.settlements);
+    s.push_str(&format!("## decisions: {}\n", o.betting.decisions.len()));
+    for d in &o.betting.decisions {
+        s.push_str(&serde_json::to_string(d).unwrap_or_default());
+        s.push('\n');
+    }
+    s.push_str("## policies\n");
+    s.push_str(&oddsflow::ledger::format_table(&o.reports));
     // The live collections are empty once every match has finished: snapshot them at a quarter,
     // half and three quarters of the feed's time range instead.
     let times: Vec<u64> = o.features.iter().map(|c| c.1).collect();
@@ -97,14 +107,18 @@ fn snapshot<K: Ord + Clone + Serialize, V: Ord + Clone + Serialize>(
 #[test]
 fn demo_feed_matches_its_golden_outputs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // What `oddsflow replay` runs with no arguments: the baselines, the oracle on the demo's truth.
     let cfg = ReplayConfig {
         progress: false,
+        policies: PolicySpec::baselines(1, true),
+        seed: 1,
         ..ReplayConfig::default()
     };
+    let truth = Truth::load(&root.join("fixtures/demo.truth.jsonl.gz")).expect("the demo truth");
     let (outputs, _) = replay(
         file_feed(&root.join("fixtures/demo.jsonl.gz")),
         &cfg,
-        None,
+        Some(std::sync::Arc::new(truth)),
         timely::Config::thread(),
     )
     .expect("replay runs")

@@ -930,6 +930,31 @@ mod tests {
             .collect()
     }
 
+    /// The value policy trusting every rating (the test views have no history).
+    fn trusting() -> ValueConfig {
+        ValueConfig {
+            min_played: 0,
+            max_bets_per_match: 99,
+            ..ValueConfig::default()
+        }
+    }
+
+    #[test]
+    fn value_waits_for_rated_teams_and_caps_its_bets_per_match() {
+        let v = value_view([1.5, 4.0, 7.0]);
+        let mut p = Value::new(ValueConfig::default());
+        assert!(
+            p.decide(T0 as Time, &v, &[1], &account()).is_empty(),
+            "teams without {} rated matches are not priced",
+            ValueConfig::default().min_played
+        );
+        let mut p = Value::new(ValueConfig {
+            max_bets_per_match: 1,
+            ..trusting()
+        });
+        assert!(p.decide(T0 as Time, &v, &[1], &account()).len() <= 1);
+    }
+
     #[test]
     fn random_is_deterministic_for_a_seed_and_respects_the_cap() {
         let view = busy_view();
@@ -938,6 +963,8 @@ mod tests {
             rate: 0.3,
             coupon_rate: 0.2,
             max_bets_per_match: 2,
+            stake: 10.0,
+            max_price: f64::INFINITY,
             ..RandomConfig::default()
         };
         let a = run_random(&cfg, &view, 200);
@@ -1064,7 +1091,7 @@ mod tests {
         assert!(h > a && h > 0.4 && h < 0.5, "{h}");
         // Fair prices with a 5 % margin: the model agrees with the book, no bet.
         let fair = [h, d, a].map(|p| 1.0 / (p * 1.05));
-        let mut p = Value::new(ValueConfig::default());
+        let mut p = Value::new(trusting());
         assert!(
             p.decide(T0 as Time, &value_view(fair), &[1], &account())
                 .is_empty()
@@ -1090,11 +1117,11 @@ mod tests {
                 .is_empty()
         );
         // A match that did not change is not evaluated.
-        let mut p = Value::new(ValueConfig::default());
+        let mut p = Value::new(trusting());
         assert!(p.decide(T0 as Time, &view, &[2], &account()).is_empty());
         // Stronger home attack in the ratings moves the model: now home at 2.15 is value.
         let mut rated = value_view([2.15, 3.6, 3.1]);
-        let mut p = Value::new(ValueConfig::default());
+        let mut p = Value::new(trusting());
         assert!(p.decide(T0 as Time, &rated, &[1], &account()).is_empty());
         rated.ratings.insert(
             ("SIM1".into(), 101),
@@ -1122,7 +1149,7 @@ mod tests {
             (MarketKind::Btts, Selection::Yes),
             quote(Phase::Prematch, 4.0),
         );
-        let mut p = Value::new(ValueConfig::default());
+        let mut p = Value::new(trusting());
         let bets = p.decide(T0 as Time, &v, &[1], &account());
         let legs: Vec<_> = bets.iter().map(|b| b.legs[0]).collect();
         assert_eq!(legs, vec![(1, ou, Selection::Over)]);
@@ -1174,7 +1201,7 @@ mod tests {
         // in-play quotes are not bet without a feature vector.
         let mut v = value_view([1.5, 4.0, 7.0]);
         x12(&mut v, 1, Phase::InPlay, [1.5, 4.0, 7.0]);
-        let mut p = Value::new(ValueConfig::default());
+        let mut p = Value::new(trusting());
         assert!(p.decide(T0 as Time, &v, &[1], &account()).is_empty());
         v.features
             .insert(1, features(MatchStatus::SecondHalf, 80, [1, 0], [0, 0]));
