@@ -254,7 +254,13 @@ fn replay_cmd(a: ReplayArgs) -> Result<()> {
         .truth
         .clone()
         .or_else(|| a.feed.as_deref().and_then(Truth::beside));
+    // The truth channel is only read when the oracle runs (the default list has it when there is one).
+    let wants_oracle = a
+        .policies
+        .as_deref()
+        .is_none_or(|list| list.split(',').any(|n| n.trim() == "oracle"));
     let truth = match (&truth_path, &a.feed) {
+        _ if !wants_oracle => None,
         (Some(path), _) => Some(Truth::load(path)?),
         (None, None) => Some(demo_truth()?),
         (None, Some(_)) => None,

@@ -541,7 +541,7 @@ fn run_worker(
         dead_letters,
         betting: {
             let mut decisions = g.decisions.take();
-            decisions.sort_by(|a, b| (a.at, a.request.id).cmp(&(b.at, b.request.id)));
+            decisions.sort_by_key(|d| (d.at, d.request.id));
             BettingOutputs {
                 policies: policy_names(&cfg.policies),
                 decisions,

@@ -95,7 +95,7 @@ fn settlement_history(o: &Outputs, seq: u32) -> Vec<(u64, i64, f64)> {
         .filter(|((b, _), _, _)| b.seq == seq)
         .map(|((_, s), t, d)| (*t, *d, s.payout.0))
         .collect();
-    h.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    h.sort_by_key(|c| (c.0, c.1));
     h
 }
 
@@ -165,11 +165,7 @@ fn acceptance_settlement_corrections_and_the_ledger() {
     assert!((last.cash - 975.0).abs() < 1e-9, "{last:?}");
     assert!((last.bankroll - 975.0).abs() < 1e-9, "nothing is open at the end");
     // At the first settlement (before the correction) the cash held the winnings.
-    let after_v1 = rows
-        .iter()
-        .filter(|r| r.time == v1)
-        .next_back()
-        .expect("rows at v1");
+    let after_v1 = rows.iter().rfind(|r| r.time == v1).expect("rows at v1");
     assert!((after_v1.cash - (975.0 + 20.0 + 20.5)).abs() < 1e-9, "{after_v1:?}");
 
     let reports = &o.reports;

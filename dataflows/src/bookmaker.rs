@@ -463,33 +463,34 @@ impl FactState {
 pub fn match_facts<'scope>(
     state: &MatchState<'scope>,
 ) -> VecCollection<'scope, Time, (MatchId, MatchFacts)> {
+    // Each update is processed at its own time (a collection's batch may travel with an
+    // earlier capability).
     let results = state
         .results
         .clone()
         .inner
-        .delay(|(_, t, _), _| *t)
-        .map(|((m, r), _, d)| FactInput::Result(m, r, d));
+        .map(|((m, r), t, d)| (t, FactInput::Result(m, r, d)));
     let abandoned = state
         .abandonments
         .clone()
         .inner
-        .delay(|(_, t, _), _| *t)
-        .map(|((m, _), _, d)| FactInput::Abandoned(m, d));
+        .map(|((m, _), t, d)| (t, FactInput::Abandoned(m, d)));
     let goals = state
         .incidents
         .clone()
         .inner
         .filter(|((_, i), _, _)| matches!(i.detail, IncidentDetail::Goal { .. }))
-        .delay(|(_, t, _), _| *t)
-        .map(|((m, i), _, d)| FactInput::Goal(m, i.id, i.clock_s, i.side, i.cancelled, d));
+        .map(|((m, i), t, d)| (t, FactInput::Goal(m, i.id, i.clock_s, i.side, i.cancelled, d)));
     let mut matches: HashMap<MatchId, FactState> = HashMap::new();
     results
         .concat(abandoned)
         .concat(goals)
-        .in_time_order(
-            Exchange::new(|x: &FactInput| route_match(&x.match_id())),
+        .in_time_order_by(
+            Exchange::new(|(_, x): &(Time, FactInput)| route_match(&x.match_id())),
             "MatchFacts",
-            move |time: &Time, mut data: Vec<FactInput>, out: &mut Vec<((MatchId, MatchFacts), Time, isize)>| {
+            |(t, _): &(Time, FactInput), _| *t,
+            move |time: &Time, data: Vec<(Time, FactInput)>, out: &mut Vec<((MatchId, MatchFacts), Time, isize)>| {
+                let mut data: Vec<FactInput> = data.into_iter().map(|(_, x)| x).collect();
                 data.sort_by_key(|x| x.match_id());
                 let mut touched: Vec<MatchId> = Vec::new();
                 // Goals: a pure retraction (no new version at this time) is the match retiring,

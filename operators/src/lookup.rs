@@ -21,15 +21,15 @@ use timely::ExchangeData;
 use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::Concat;
-use timely::dataflow::operators::vec::{Delay, Map};
+use timely::dataflow::operators::vec::Map;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
 use crate::ordered::InTimeOrder;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-enum Input<K, Q, V> {
-    Update(K, V, isize),
+enum Input<K, Q, V, T> {
+    Update(K, V, T, isize),
     Query(K, Q),
 }
 
@@ -50,7 +50,7 @@ pub trait LookupAsOf<'scope, T: Timestamp, K, Q> {
 
 impl<'scope, T, K, Q> LookupAsOf<'scope, T, K, Q> for StreamVec<'scope, T, (K, Q)>
 where
-    T: Timestamp + TotalOrder + Ord + Clone + Hash,
+    T: Timestamp + TotalOrder + Ord + Clone + ExchangeData,
     K: ExchangeData + Hash + Eq + Clone,
     Q: ExchangeData + Clone,
 {
@@ -64,24 +64,27 @@ where
         V: ExchangeData + Ord + Clone,
         F: Fn(&K) -> u64 + 'static,
     {
-        // A collection's message may carry a capability earlier than its updates' times: re-time
-        // each update to its own time, so that the driver sees it at that time.
+        // A collection's message may carry a capability earlier than its updates' times: each
+        // update is processed at its own time.
         let updates = table
             .inner
-            .delay(|(_, t, _), _| t.clone())
-            .map(|((k, v), _, diff)| Input::Update(k, v, diff));
+            .map(|((k, v), t, diff)| Input::Update(k, v, t, diff));
         let queries = self.map(|(k, q)| Input::Query(k, q));
         let mut state: HashMap<K, BTreeMap<V, isize>> = HashMap::new();
-        updates.concat(queries).in_time_order(
-            Exchange::new(move |x: &Input<K, Q, V>| match x {
-                Input::Update(k, _, _) | Input::Query(k, _) => route(k),
+        updates.concat(queries).in_time_order_by(
+            Exchange::new(move |x: &Input<K, Q, V, T>| match x {
+                Input::Update(k, ..) | Input::Query(k, _) => route(k),
             }),
             name,
-            move |_time, data: Vec<Input<K, Q, V>>, out: &mut Vec<(K, Q, Vec<V>)>| {
+            |x: &Input<K, Q, V, T>, t: &T| match x {
+                Input::Update(_, _, time, _) => time.clone(),
+                Input::Query(..) => t.clone(),
+            },
+            move |_time, data: Vec<Input<K, Q, V, T>>, out: &mut Vec<(K, Q, Vec<V>)>| {
                 let mut queries = Vec::new();
                 for x in data {
                     match x {
-                        Input::Update(k, v, diff) => {
+                        Input::Update(k, v, _, diff) => {
                             let values = state.entry(k.clone()).or_default();
                             let n = values.entry(v.clone()).or_insert(0);
                             *n += diff;

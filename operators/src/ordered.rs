@@ -14,6 +14,24 @@ use timely::dataflow::operators::generic::Operator;
 use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
+/// Hands every stashed timestamp the frontier has passed to `logic`, in order. (Timestamps are
+/// totally ordered: every stashed time the frontier no longer reaches is complete, and they come
+/// out of the BTreeMap in order.)
+macro_rules! drain_complete {
+    ($stash:ident, $frontier:ident, $logic:ident, $out:ident, $output:ident) => {
+        while let Some(entry) = $stash.first_entry() {
+            if $frontier.less_equal(entry.key()) {
+                break;
+            }
+            let (time, (cap, data)) = entry.remove_entry();
+            $logic(&time, data, &mut $out);
+            if !$out.is_empty() {
+                $output.session(&cap).give_iterator($out.drain(..));
+            }
+        }
+    };
+}
+
 /// Extension trait: see the module docs.
 pub trait InTimeOrder<'scope, T: Timestamp, D> {
     /// Calls `logic(time, data, output)` for each complete timestamp, in increasing order; what it
@@ -22,6 +40,23 @@ pub trait InTimeOrder<'scope, T: Timestamp, D> {
     where
         O: Clone + 'static,
         P: ParallelizationContract<T, Vec<D>>,
+        L: FnMut(&T, Vec<D>, &mut Vec<O>) + 'static;
+
+    /// As [`InTimeOrder::in_time_order`], but each datum is processed at `time_of(datum,
+    /// message time)`, which must not be earlier than its message's time — e.g. a differential
+    /// update's own time, which can be later than the capability its batch travels with. This
+    /// saves a re-timing `delay` operator in front.
+    fn in_time_order_by<O, P, F, L>(
+        self,
+        pact: P,
+        name: &str,
+        time_of: F,
+        logic: L,
+    ) -> StreamVec<'scope, T, O>
+    where
+        O: Clone + 'static,
+        P: ParallelizationContract<T, Vec<D>>,
+        F: Fn(&D, &T) -> T + 'static,
         L: FnMut(&T, Vec<D>, &mut Vec<O>) + 'static;
 }
 
@@ -48,18 +83,56 @@ where
                         entry.1.append(batch);
                     }
                 });
-                // Timestamps are totally ordered: every stashed time the frontier no longer
-                // reaches is complete, and they come out of the BTreeMap in order.
-                while let Some(entry) = stash.first_entry() {
-                    if frontier.less_equal(entry.key()) {
-                        break;
+                drain_complete!(stash, frontier, logic, out, output);
+            }
+        })
+    }
+
+    fn in_time_order_by<O, P, F, L>(
+        self,
+        pact: P,
+        name: &str,
+        time_of: F,
+        mut logic: L,
+    ) -> StreamVec<'scope, T, O>
+    where
+        O: Clone + 'static,
+        P: ParallelizationContract<T, Vec<D>>,
+        F: Fn(&D, &T) -> T + 'static,
+        L: FnMut(&T, Vec<D>, &mut Vec<O>) + 'static,
+    {
+        self.unary_frontier(pact, name, move |_cap, _info| {
+            let mut stash: BTreeMap<T, (Capability<T>, Vec<D>)> = BTreeMap::new();
+            let mut out = Vec::new();
+            move |(input, frontier), output| {
+                input.for_each_time(|cap, batches| {
+                    // Runs of equal times (the common case) go in with one map lookup.
+                    let mut run: Option<(T, Vec<D>)> = None;
+                    let mut put = |t: T, mut data: Vec<D>| match stash.get_mut(&t) {
+                        Some(entry) => entry.1.append(&mut data),
+                        None => {
+                            let c = cap.delayed(&t, 0);
+                            stash.insert(t, (c, data));
+                        }
+                    };
+                    for batch in batches {
+                        for d in batch.drain(..) {
+                            let t = time_of(&d, cap.time());
+                            match &mut run {
+                                Some((rt, v)) if *rt == t => v.push(d),
+                                _ => {
+                                    if let Some((rt, v)) = run.replace((t, vec![d])) {
+                                        put(rt, v);
+                                    }
+                                }
+                            }
+                        }
                     }
-                    let (time, (cap, data)) = entry.remove_entry();
-                    logic(&time, data, &mut out);
-                    if !out.is_empty() {
-                        output.session(&cap).give_iterator(out.drain(..));
+                    if let Some((rt, v)) = run {
+                        put(rt, v);
                     }
-                }
+                });
+                drain_complete!(stash, frontier, logic, out, output);
             }
         })
     }

@@ -238,11 +238,12 @@ enum Change {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 enum RunnerInput {
-    View(Change, isize),
+    /// A view update at its own time.
+    View(Change, Time, isize),
     Settled(BetId, Settled, isize),
 }
 
-/// Re-times a collection's updates to their own times and tags them.
+/// Tags a collection's updates (each keeps its own time: the runner processes it then).
 fn changes<'scope, D, F>(
     c: VecCollection<'scope, Time, D>,
     tag: F,
@@ -252,8 +253,7 @@ where
     F: Fn(D) -> Change + 'static,
 {
     c.inner
-        .delay(|(_, t, _), _| *t)
-        .map(move |(d, _, diff)| RunnerInput::View(tag(d), diff))
+        .map(move |(d, t, diff)| RunnerInput::View(tag(d), t, diff))
 }
 
 fn apply(view: &mut View, change: Change, diff: isize, changed: &mut BTreeSet<MatchId>) {
@@ -335,36 +335,32 @@ pub fn run_policies<'scope>(
         .map(|(b, s, d)| RunnerInput::Settled(b, s, d));
     let mut view = View::default();
     let mut dropped = 0u64;
-    let requests = view_changes.concat(rewards).in_time_order(
+    let requests = view_changes.concat(rewards).in_time_order_by(
         Pipeline,
         "Policies",
+        |x: &RunnerInput, t: &Time| match x {
+            RunnerInput::View(_, time, _) => *time,
+            RunnerInput::Settled(..) => *t,
+        },
         move |now: &Time, data: Vec<RunnerInput>, out: &mut Vec<BetRequest>| {
             if hosted.is_empty() {
                 return;
             }
-            let mut view_updates = Vec::new();
+            let mut view_updates: Vec<(Change, isize)> = Vec::new();
             let mut settlements = Vec::new();
             for x in data {
                 match x {
-                    RunnerInput::View(c, d) => view_updates.push((d, c)),
+                    RunnerInput::View(c, _, d) => view_updates.push((c, d)),
                     RunnerInput::Settled(b, s, d) => settlements.push((b, s, d)),
                 }
             }
-            // Net the updates first: a collection's batch can hold a +1/−1 pair for a row that
-            // never existed (a join's transient). Then retractions before insertions: each key
-            // holds one value at a time.
-            let mut net: BTreeMap<Change, isize> = BTreeMap::new();
-            for (d, c) in view_updates {
-                *net.entry(c).or_insert(0) += d;
-            }
-            let mut view_updates: Vec<(isize, Change)> = net
-                .into_iter()
-                .filter(|(_, d)| *d != 0)
-                .map(|(c, d)| (d, c))
-                .collect();
-            view_updates.sort();
+            // Net the updates first (in place, by sorting): a collection's batch can hold a +1/−1
+            // pair for a row that never existed (a join's transient). Then retractions before
+            // insertions: each key holds one value at a time.
+            differential_dataflow::consolidation::consolidate(&mut view_updates);
+            view_updates.sort_by_key(|(_, d)| *d);
             let mut changed = BTreeSet::new();
-            for (d, c) in view_updates {
+            for (c, d) in view_updates {
                 apply(&mut view, c, d, &mut changed);
             }
             settlements.sort();
