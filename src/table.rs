@@ -1023,7 +1023,9 @@ pub fn read_json_lines<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Ve
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
     {
-        Box::new(std::io::BufReader::new(flate2::read::MultiGzDecoder::new(file)))
+        Box::new(std::io::BufReader::new(flate2::read::MultiGzDecoder::new(
+            file,
+        )))
     } else {
         Box::new(std::io::BufReader::new(file))
     };

@@ -30,8 +30,20 @@ fn feed() -> Vec<Payload> {
     let mut f = vec![
         feedkit::fixture(A, KICKOFF - 86_400_000, KICKOFF, 1, 2),
         feedkit::fixture(B, KICKOFF - 86_400_000, KICKOFF, 3, 4),
-        market(A, KICKOFF - 3 * 3_600_000, 1, MarketStatus::Open, Phase::Prematch),
-        market(B, KICKOFF - 3 * 3_600_000, 1, MarketStatus::Open, Phase::Prematch),
+        market(
+            A,
+            KICKOFF - 3 * 3_600_000,
+            1,
+            MarketStatus::Open,
+            Phase::Prematch,
+        ),
+        market(
+            B,
+            KICKOFF - 3 * 3_600_000,
+            1,
+            MarketStatus::Open,
+            Phase::Prematch,
+        ),
     ];
     f.extend(prices(A, KICKOFF - 3 * 3_600_000, 1, [2.10, 3.40, 3.60]));
     f.extend(prices(B, KICKOFF - 3 * 3_600_000, 1, [1.80, 3.60, 4.50]));
@@ -42,20 +54,44 @@ fn feed() -> Vec<Payload> {
     f.push(market(A, KICKOFF, 2, MarketStatus::Open, Phase::InPlay));
     f.extend(prices(A, KICKOFF + 5_000, 3, [2.05, 3.30, 3.90]));
     f.push(status(A, SECOND_HALF, 2, MatchStatus::SecondHalf, 45 * 60));
-    f.push(status(A, GOAL - 60_000, 3, MatchStatus::SecondHalf, 62 * 60 + 10));
+    f.push(status(
+        A,
+        GOAL - 60_000,
+        3,
+        MatchStatus::SecondHalf,
+        62 * 60 + 10,
+    ));
     f.extend(prices(A, GOAL - 3_000, 4, [2.06, 3.30, 3.85]));
     f.push(goal(A, GOAL, 1, Side::Home, 63 * 60 + 10));
     f.push(market(A, GOAL, 3, MarketStatus::Suspended, Phase::InPlay));
     f.extend(prices(A, GOAL + 20_000, 5, [1.40, 4.50, 8.00]));
-    f.push(market(A, GOAL + 40_000, 4, MarketStatus::Open, Phase::InPlay));
-    f.push(status(B, KICKOFF + 95 * 60_000, 3, MatchStatus::Finished, 90 * 60));
+    f.push(market(
+        A,
+        GOAL + 40_000,
+        4,
+        MarketStatus::Open,
+        Phase::InPlay,
+    ));
+    f.push(status(
+        B,
+        KICKOFF + 95 * 60_000,
+        3,
+        MatchStatus::Finished,
+        90 * 60,
+    ));
     f.push(result(B, KICKOFF + 98 * 60_000, 1, 0, 1));
     f.push(status(A, END, 4, MatchStatus::Finished, 90 * 60));
     f.push(market(A, END, 5, MarketStatus::Closed, Phase::InPlay));
     f.push(result(A, END + 120_000, 1, 1, 0));
     f.push(result(A, END + 720_000, 2, 1, 1));
     // A later fixture moves the feed clock on, so that every time above is complete.
-    f.push(feedkit::fixture(99, END + 3 * 3_600_000, END + 6 * 3_600_000, 5, 6));
+    f.push(feedkit::fixture(
+        99,
+        END + 3 * 3_600_000,
+        END + 6 * 3_600_000,
+        5,
+        6,
+    ));
     f
 }
 
@@ -103,7 +139,11 @@ fn settlement_history(o: &Outputs, seq: u32) -> Vec<(u64, i64, f64)> {
 fn acceptance_settlement_corrections_and_the_ledger() {
     let cfg = scripted(vec![
         // 0: a coupon of A draw and B home, as soon as the markets open.
-        bet(KICKOFF - 3 * 3_600_000, &[(A, Selection::Draw), (B, Selection::Home)], 5.0),
+        bet(
+            KICKOFF - 3 * 3_600_000,
+            &[(A, Selection::Draw), (B, Selection::Home)],
+            5.0,
+        ),
         // 1: prematch single on A home; 2: over the per-bet limit.
         bet(KICKOFF - 600_000, &[(A, Selection::Home)], 10.0),
         bet(KICKOFF - 600_000, &[(A, Selection::Away)], 150.0),
@@ -118,7 +158,11 @@ fn acceptance_settlement_corrections_and_the_ledger() {
     // The in-play request 2 s before the goal waits 5 s, finds the market suspended.
     let late = decision(&o, 4);
     assert_eq!(late.request.decided_at, (GOAL - 3_000) as u64);
-    assert_eq!(late.at, (GOAL - 2_000 + 5_000) as u64, "request + in-play delay");
+    assert_eq!(
+        late.at,
+        (GOAL - 2_000 + 5_000) as u64,
+        "request + in-play delay"
+    );
     assert_eq!(late.verdict, Err(RejectReason::Suspended));
     // A minute earlier the same bet is taken, at the price current at acceptance.
     let early = decision(&o, 3);
@@ -163,15 +207,25 @@ fn acceptance_settlement_corrections_and_the_ledger() {
     );
     let last = rows.last().expect("ledger rows");
     assert!((last.cash - 975.0).abs() < 1e-9, "{last:?}");
-    assert!((last.bankroll - 975.0).abs() < 1e-9, "nothing is open at the end");
+    assert!(
+        (last.bankroll - 975.0).abs() < 1e-9,
+        "nothing is open at the end"
+    );
     // At the first settlement (before the correction) the cash held the winnings.
     let after_v1 = rows.iter().rfind(|r| r.time == v1).expect("rows at v1");
-    assert!((after_v1.cash - (975.0 + 20.0 + 20.5)).abs() < 1e-9, "{after_v1:?}");
+    assert!(
+        (after_v1.cash - (975.0 + 20.0 + 20.5)).abs() < 1e-9,
+        "{after_v1:?}"
+    );
 
     let reports = &o.reports;
     assert_eq!(reports.len(), 1);
     assert_eq!(
-        (reports[0].requests, reports[0].accepted, reports[0].rejected),
+        (
+            reports[0].requests,
+            reports[0].accepted,
+            reports[0].rejected
+        ),
         (5, 3, 2)
     );
     assert_eq!(reports[0].metrics.profit, -25.0);
@@ -337,13 +391,21 @@ fn incremental_settlement_equals_a_from_scratch_settlement() {
         sim.matches.iter().filter(|m| m.corrected).count(),
         sim.matches.iter().filter(|m| m.abandoned).count(),
     );
-    assert!(corrected >= 2 && abandoned >= 1, "{corrected} corrected, {abandoned} abandoned");
+    assert!(
+        corrected >= 2 && abandoned >= 1,
+        "{corrected} corrected, {abandoned} abandoned"
+    );
     let mut cfg = scripted(script_for(&sim.items, &sim.matches));
     cfg.bookmaker.max_match_exposure = 1e9;
     cfg.bookmaker.max_exposure = 1e9;
     cfg.bookmaker.bankroll = 1e9;
     let o = common::run(&sim.items, &cfg, 2);
-    let accepted: Vec<&Decision> = o.betting.decisions.iter().filter(|d| d.verdict.is_ok()).collect();
+    let accepted: Vec<&Decision> = o
+        .betting
+        .decisions
+        .iter()
+        .filter(|d| d.verdict.is_ok())
+        .collect();
     assert!(accepted.len() > 200, "{} accepted", accepted.len());
     assert!(o.summary.duplicates > 0, "the feed has duplicates");
 

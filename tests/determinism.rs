@@ -132,16 +132,20 @@ fn one_worker_two_workers_and_two_processes_write_identical_outputs() {
         "outputs are not empty"
     );
     // Every baseline ran, and bets were taken and settled.
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(Path::new(&dir("one")).join("summary.json")).expect("summary"))
-            .expect("json");
+    let summary: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(Path::new(&dir("one")).join("summary.json")).expect("summary"),
+    )
+    .expect("json");
     let policies: Vec<&str> = summary["policies"]
         .as_array()
         .expect("policy reports")
         .iter()
         .map(|p| p["policy"].as_str().expect("a name"))
         .collect();
-    assert_eq!(policies, ["no-bet", "random", "favourite", "value", "oracle"]);
+    assert_eq!(
+        policies,
+        ["no-bet", "random", "favourite", "value", "oracle"]
+    );
     assert!(
         one.iter()
             .any(|(n, bytes)| n == "settlements.parquet" && bytes.len() > 1000),

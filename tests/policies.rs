@@ -69,9 +69,10 @@ fn show(o: &Outputs) -> String {
 /// (a coupon's legs are independent matches: the product).
 fn expected_roi(o: &Outputs, truth: &Truth, policy: u16) -> f64 {
     let (mut staked, mut expected_return) = (0.0, 0.0);
-    let settled: std::collections::BTreeSet<_> = common::accumulate(&o.betting.settlements, u64::MAX)
-        .into_keys()
-        .collect();
+    let settled: std::collections::BTreeSet<_> =
+        common::accumulate(&o.betting.settlements, u64::MAX)
+            .into_keys()
+            .collect();
     for d in &o.betting.decisions {
         let Ok(legs) = &d.verdict else { continue };
         if d.request.id.policy != policy || !settled.contains(&d.request.id) {
@@ -133,7 +134,11 @@ fn null_world_only_the_oracle_may_profit() {
     eprintln!("null world, {MATCHES} matches:\n{table}");
     for r in o.reports.iter().filter(|r| r.policy != "oracle") {
         if let Some((lo, _)) = r.roi_interval {
-            assert!(lo <= 0.0, "{} claims a profit outside its interval\n{table}", r.policy);
+            assert!(
+                lo <= 0.0,
+                "{} claims a profit outside its interval\n{table}",
+                r.policy
+            );
         }
     }
     assert!(report(&o, "random").metrics.bets > 100, "{table}");

@@ -480,7 +480,12 @@ pub fn match_facts<'scope>(
         .clone()
         .inner
         .filter(|((_, i), _, _)| matches!(i.detail, IncidentDetail::Goal { .. }))
-        .map(|((m, i), t, d)| (t, FactInput::Goal(m, i.id, i.clock_s, i.side, i.cancelled, d)));
+        .map(|((m, i), t, d)| {
+            (
+                t,
+                FactInput::Goal(m, i.id, i.clock_s, i.side, i.cancelled, d),
+            )
+        });
     let mut matches: HashMap<MatchId, FactState> = HashMap::new();
     results
         .concat(abandoned)
@@ -489,7 +494,9 @@ pub fn match_facts<'scope>(
             Exchange::new(|(_, x): &(Time, FactInput)| route_match(&x.match_id())),
             "MatchFacts",
             |(t, _): &(Time, FactInput), _| *t,
-            move |time: &Time, data: Vec<(Time, FactInput)>, out: &mut Vec<((MatchId, MatchFacts), Time, isize)>| {
+            move |time: &Time,
+                  data: Vec<(Time, FactInput)>,
+                  out: &mut Vec<((MatchId, MatchFacts), Time, isize)>| {
                 let mut data: Vec<FactInput> = data.into_iter().map(|(_, x)| x).collect();
                 data.sort_by_key(|x| x.match_id());
                 let mut touched: Vec<MatchId> = Vec::new();
@@ -525,7 +532,9 @@ pub fn match_facts<'scope>(
                 }
                 touched.dedup();
                 for m in touched {
-                    let Some(st) = matches.get_mut(&m) else { continue };
+                    let Some(st) = matches.get_mut(&m) else {
+                        continue;
+                    };
                     let now = st.facts();
                     if now != st.latched {
                         if let Some(old) = st.latched.take() {
@@ -614,7 +623,13 @@ pub fn settlements<'scope>(
     legs.join_map(facts, |_, row, facts| {
         (
             row.bet,
-            (row.index, row.legs, row.stake, row.price, settle_leg(row, facts)),
+            (
+                row.index,
+                row.legs,
+                row.stake,
+                row.price,
+                settle_leg(row, facts),
+            ),
         )
     })
     .reduce_named("Settle", |_bet, input, output| {
@@ -657,8 +672,8 @@ where
     let (loop_handle, fed_back) = scope.feedback::<Vec<SettlementChange>>(tick_ms.max(1));
     let requests = policies(fed_back.clone());
     let delay = cfg.inplay_delay_ms;
-    let timed = requests
-        .delay(move |r: &BetRequest, t: &Time| if r.in_play() { *t + delay } else { *t });
+    let timed =
+        requests.delay(move |r: &BetRequest, t: &Time| if r.in_play() { *t + delay } else { *t });
     let tolerance = cfg.price_tolerance;
     let leg_checks = timed
         .clone()
@@ -709,10 +724,7 @@ where
                 for r in requests {
                     let mut legs = checks.remove(&r.id).unwrap_or_default();
                     let checked: Result<Vec<AcceptedLeg>, RejectReason> = (0..r.legs.len())
-                        .map(|i| {
-                            legs.remove(&(i as u8))
-                                .unwrap_or(Err(RejectReason::Closed))
-                        })
+                        .map(|i| legs.remove(&(i as u8)).unwrap_or(Err(RejectReason::Closed)))
                         .collect();
                     let book = books
                         .entry(r.id.policy)
@@ -911,7 +923,10 @@ mod tests {
         let s = settle_bet(F64(10.0), 3, [(1, F64(1.5), Outcome::Lost)]).expect("decided");
         assert_eq!(s.payout, F64(0.0));
         assert_eq!(s.outcomes, vec![None, Some(Outcome::Lost), None]);
-        assert_eq!(settle_bet(F64(10.0), 2, [(0, F64(2.0), Outcome::Won)]), None);
+        assert_eq!(
+            settle_bet(F64(10.0), 2, [(0, F64(2.0), Outcome::Won)]),
+            None
+        );
         let s = settle_bet(
             F64(10.0),
             2,

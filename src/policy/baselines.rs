@@ -101,10 +101,10 @@ use serde::{Deserialize, Serialize};
 use oddsflow_dataflows::Time;
 use oddsflow_dataflows::availability::Quote;
 use oddsflow_dataflows::features::FeatureVector;
-use oddsflow_dataflows::ratings::TeamRating;
 use oddsflow_dataflows::model::{
     EventTime, Fixture, MarketKind, MatchId, MatchStatus, Phase, Selection,
 };
+use oddsflow_dataflows::ratings::TeamRating;
 
 use super::{Account, Intent, Policy, Truth, View};
 
@@ -702,8 +702,14 @@ impl Policy for Value {
                         continue;
                     }
                     let key = (m, market, s, q.phase);
-                    let bets_here = self.placed.range((m, MarketKind::MatchOdds, Selection::Home, Phase::Prematch)..).take_while(|k| k.0 == m).count();
-                    if self.placed.contains(&key) || bets_here >= self.cfg.max_bets_per_match as usize {
+                    let bets_here = self
+                        .placed
+                        .range((m, MarketKind::MatchOdds, Selection::Home, Phase::Prematch)..)
+                        .take_while(|k| k.0 == m)
+                        .count();
+                    if self.placed.contains(&key)
+                        || bets_here >= self.cfg.max_bets_per_match as usize
+                    {
                         continue;
                     }
                     let Some(p) = model.prob(market, s) else {

@@ -39,7 +39,7 @@ use timely::dataflow::operators::{Concat, Exchange};
 
 use oddsflow_dataflows::Time;
 use oddsflow_dataflows::availability::{Quote, SelectionKey};
-use oddsflow_dataflows::bookmaker::{BetId, BetRequest, Leg, PolicyId, SettlementChange, Settled};
+use oddsflow_dataflows::bookmaker::{BetId, BetRequest, Leg, PolicyId, Settled, SettlementChange};
 use oddsflow_dataflows::features::FeatureVector;
 use oddsflow_dataflows::model::{F64, Fixture, MarketKind, MatchId, Selection, TeamId};
 use oddsflow_dataflows::ratings::{LeagueAverages, TeamRating};

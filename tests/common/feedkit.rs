@@ -33,7 +33,13 @@ pub fn fixture(m: MatchId, ts: i64, kickoff: i64, home: TeamId, away: TeamId) ->
 }
 
 /// The 1X2 market's definition.
-pub fn market(m: MatchId, ts: i64, version: Version, status: MarketStatus, phase: Phase) -> Payload {
+pub fn market(
+    m: MatchId,
+    ts: i64,
+    version: Version,
+    status: MarketStatus,
+    phase: Phase,
+) -> Payload {
     let selections = vec![Selection::Home, Selection::Draw, Selection::Away];
     rec(
         m,
