@@ -1,6 +1,7 @@
 //! oddsflow's runtime: feeds in and out (files), the simulator, the replay runtime and the CLI.
 pub mod cli;
 pub mod feed;
+pub mod learner;
 pub mod ledger;
 pub mod metrics;
 pub mod policy;

@@ -1,0 +1,310 @@
+//! What the learner sees and what it can do: the input encoding of one decision step and the
+//! action space with its availability mask.
+//!
+//! **Decision steps** are a live match's feature deltas: whenever its feature vector (or the
+//! quotes of its action markets) changes at a timestamp, the match takes one step. Prematch the
+//! learner does not act (it has no feature vector yet).
+//!
+//! **Input** ([`encode`], [`FEATURE_SCHEMA`] names every component, in order): the match clock,
+//! status (one-hot), score difference; per side the match counters (goals, red and yellow cards,
+//! corners, shots, shots on target, xG, fouls), ratings (Elo, attack, defence, form) and the
+//! **formation as encoded features** (defenders, midfielders, forwards of e.g. `4-2-3-1`);
+//! dominance over both windows; the margin-free implied probabilities and their drift from the
+//! prematch close (0 with a flag when missing); and, per action selection, its inverse price and
+//! whether it is available. All scaled to roughly unit range.
+//!
+//! **Actions** ([`ACTIONS`]): 0 = no bet; then, for each of the [`SELECTIONS`] and each stake
+//! size in [`STAKE_FRACTIONS`] (fractions of a Kelly-capped maximum stake), "back this selection
+//! at this size". An action is available ([`mask`]) when its selection is available now; no-bet
+//! always is.
+
+use oddsflow_dataflows::availability::Quote;
+use oddsflow_dataflows::dominance::Dominance;
+use oddsflow_dataflows::features::{FeatureVector, MarketProbs, TeamFeatures};
+use oddsflow_dataflows::model::{Line, MarketKind, MatchStatus, Selection};
+
+use crate::policy::View;
+
+/// The selections the learner can back.
+pub const SELECTIONS: [(MarketKind, Selection); 9] = [
+    (MarketKind::MatchOdds, Selection::Home),
+    (MarketKind::MatchOdds, Selection::Draw),
+    (MarketKind::MatchOdds, Selection::Away),
+    (MarketKind::OverUnder { line: Line(6) }, Selection::Over),
+    (MarketKind::OverUnder { line: Line(6) }, Selection::Under),
+    (MarketKind::OverUnder { line: Line(10) }, Selection::Over),
+    (MarketKind::OverUnder { line: Line(10) }, Selection::Under),
+    (MarketKind::Btts, Selection::Yes),
+    (MarketKind::Btts, Selection::No),
+];
+
+/// Stake sizes, as fractions of the maximum stake.
+pub const STAKE_FRACTIONS: [f64; 3] = [0.25, 0.5, 1.0];
+
+/// No-bet plus one action per selection and stake size.
+pub const ACTIONS: usize = 1 + SELECTIONS.len() * STAKE_FRACTIONS.len();
+
+/// What an action does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Action {
+    NoBet,
+    Back {
+        market: MarketKind,
+        selection: Selection,
+        /// Fraction of the maximum stake.
+        fraction: f64,
+    },
+}
+
+/// The action with index `a` (out of range: no bet).
+pub fn action(a: usize) -> Action {
+    if a == 0 || a >= ACTIONS {
+        return Action::NoBet;
+    }
+    let (s, k) = (
+        (a - 1) / STAKE_FRACTIONS.len(),
+        (a - 1) % STAKE_FRACTIONS.len(),
+    );
+    let (market, selection) = SELECTIONS[s];
+    Action::Back {
+        market,
+        selection,
+        fraction: STAKE_FRACTIONS[k],
+    }
+}
+
+/// The index of the first action backing selection `s` (its smallest stake).
+pub fn first_action_of(s: usize) -> usize {
+    1 + s * STAKE_FRACTIONS.len()
+}
+
+/// Which actions are available for a match now: no-bet always; a bet while its selection is.
+pub fn mask(view: &View, m: oddsflow_dataflows::model::MatchId) -> [bool; ACTIONS] {
+    let mut out = [false; ACTIONS];
+    out[0] = true;
+    let Some(quotes) = view.quotes.get(&m) else {
+        return out;
+    };
+    for (s, key) in SELECTIONS.iter().enumerate() {
+        if quotes.contains_key(key) {
+            for k in 0..STAKE_FRACTIONS.len() {
+                out[first_action_of(s) + k] = true;
+            }
+        }
+    }
+    out
+}
+
+fn team_names(side: &str) -> Vec<String> {
+    [
+        "goals",
+        "red",
+        "yellow",
+        "corners",
+        "shots",
+        "shots_on_target",
+        "xg",
+        "fouls",
+        "elo",
+        "attack",
+        "defence",
+        "form_points",
+        "form_matches",
+        "defenders",
+        "midfielders",
+        "forwards",
+    ]
+    .iter()
+    .map(|n| format!("{side}.{n}"))
+    .collect()
+}
+
+const PROB_NAMES: [&str; 9] = [
+    "home", "draw", "away", "over_0_5", "over_1_5", "over_2_5", "over_3_5", "over_4_5", "btts",
+];
+
+/// The names of the input components, in order: a checkpoint stores them, and loading one whose
+/// schema differs is an error.
+pub fn feature_schema() -> Vec<String> {
+    let mut v: Vec<String> = [
+        "clock",
+        "first_half",
+        "half_time",
+        "second_half",
+        "score_diff",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.extend(team_names("home"));
+    v.extend(team_names("away"));
+    for w in ["short", "long"] {
+        for f in ["home_pressure", "away_pressure", "index"] {
+            v.push(format!("dominance_{w}.{f}"));
+        }
+    }
+    for group in ["implied", "drift"] {
+        for p in PROB_NAMES {
+            v.push(format!("{group}.{p}"));
+            v.push(format!("{group}.{p}.known"));
+        }
+    }
+    for (mk, s) in SELECTIONS {
+        let name = format!("{mk:?}/{s:?}");
+        v.push(format!("quote.{name}.inverse_price"));
+        v.push(format!("quote.{name}.available"));
+    }
+    v
+}
+
+/// The number of input components.
+pub fn inputs() -> usize {
+    feature_schema().len()
+}
+
+/// Defenders, midfielders, forwards of a formation such as `4-2-3-1` (0s when unreadable).
+fn formation_lines(f: &str) -> [f32; 3] {
+    let parts: Vec<f32> = f
+        .split('-')
+        .filter_map(|p| p.trim().parse::<f32>().ok())
+        .collect();
+    match parts.as_slice() {
+        [] | [_] => [0.0; 3],
+        [d, rest @ .., fw] => [*d, rest.iter().sum(), *fw],
+    }
+}
+
+fn push_team(v: &mut Vec<f32>, t: &TeamFeatures) {
+    let c = |x: u32, scale: f32| x as f32 / scale;
+    v.extend([
+        c(t.goals, 3.0),
+        c(t.red, 1.0),
+        c(t.yellow, 3.0),
+        c(t.corners, 6.0),
+        c(t.shots, 10.0),
+        c(t.shots_on_target, 5.0),
+        t.xg_milli as f32 / 1500.0,
+        c(t.fouls, 12.0),
+        ((t.elo.0 - 1500.0) / 200.0) as f32,
+        t.attack.0 as f32 - 1.0,
+        t.defence.0 as f32 - 1.0,
+        c(t.form_points, 15.0),
+        c(t.form_matches, 5.0),
+    ]);
+    let [d, m, f] = formation_lines(&t.formation);
+    v.extend([d / 5.0, m / 5.0, f / 3.0]);
+}
+
+fn push_dominance(v: &mut Vec<f32>, d: &Dominance) {
+    v.extend([
+        (d.home_pressure.0 / 50.0) as f32,
+        (d.away_pressure.0 / 50.0) as f32,
+        d.index.0 as f32,
+    ]);
+}
+
+fn push_probs(v: &mut Vec<f32>, p: &MarketProbs) {
+    for x in [
+        p.home, p.draw, p.away, p.over_0_5, p.over_1_5, p.over_2_5, p.over_3_5, p.over_4_5, p.btts,
+    ] {
+        match x {
+            Some(x) => v.extend([x.0 as f32, 1.0]),
+            None => v.extend([0.0, 0.0]),
+        }
+    }
+}
+
+/// The input vector of one decision step: a live match's feature vector and its quotes.
+pub fn encode(
+    fv: &FeatureVector,
+    quotes: Option<&std::collections::BTreeMap<(MarketKind, Selection), Quote>>,
+) -> Vec<f32> {
+    let mut v = Vec::with_capacity(96);
+    let status = |s| f32::from(u8::from(fv.status == s));
+    v.extend([
+        fv.clock_s as f32 / 5400.0,
+        status(MatchStatus::FirstHalf),
+        status(MatchStatus::HalfTime),
+        status(MatchStatus::SecondHalf),
+        fv.score_diff as f32 / 2.0,
+    ]);
+    push_team(&mut v, &fv.home);
+    push_team(&mut v, &fv.away);
+    push_dominance(&mut v, &fv.dominance_short);
+    push_dominance(&mut v, &fv.dominance_long);
+    push_probs(&mut v, &fv.implied);
+    push_probs(&mut v, &fv.drift);
+    for key in SELECTIONS {
+        match quotes.and_then(|q| q.get(&key)) {
+            Some(q) => v.extend([(1.0 / q.price.0) as f32, 1.0]),
+            None => v.extend([0.0, 0.0]),
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oddsflow_dataflows::model::{F64, Phase};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn the_encoding_matches_its_schema_and_the_actions_round_trip() {
+        let fv = FeatureVector {
+            clock_s: 2700,
+            status: MatchStatus::SecondHalf,
+            score_diff: 1,
+            home: TeamFeatures {
+                formation: "4-2-3-1".into(),
+                ..TeamFeatures::default()
+            },
+            away: TeamFeatures::default(),
+            dominance_short: Dominance::default(),
+            dominance_long: Dominance::default(),
+            implied: MarketProbs::default(),
+            drift: MarketProbs::default(),
+        };
+        let mut quotes = BTreeMap::new();
+        quotes.insert(
+            SELECTIONS[1],
+            Quote {
+                phase: Phase::InPlay,
+                price: F64(4.0),
+            },
+        );
+        let x = encode(&fv, Some(&quotes));
+        let schema = feature_schema();
+        assert_eq!(x.len(), schema.len());
+        let at = |name: &str| x[schema.iter().position(|n| n == name).expect(name)];
+        assert_eq!(at("clock"), 0.5);
+        assert_eq!(at("second_half"), 1.0);
+        assert_eq!(at("home.defenders"), 4.0 / 5.0);
+        assert_eq!(at("home.midfielders"), 5.0 / 5.0);
+        assert_eq!(at("home.forwards"), 1.0 / 3.0);
+        assert_eq!(at("quote.MatchOdds/Draw.inverse_price"), 0.25);
+        assert_eq!(at("quote.MatchOdds/Draw.available"), 1.0);
+        assert_eq!(at("quote.MatchOdds/Home.available"), 0.0);
+
+        assert_eq!(action(0), Action::NoBet);
+        for a in 1..ACTIONS {
+            let Action::Back {
+                market, selection, ..
+            } = action(a)
+            else {
+                panic!("action {a} backs something");
+            };
+            let s = SELECTIONS
+                .iter()
+                .position(|k| *k == (market, selection))
+                .expect("a known selection");
+            assert!((first_action_of(s)..first_action_of(s) + STAKE_FRACTIONS.len()).contains(&a));
+        }
+        let mut view = View::default();
+        view.quotes.insert(7, quotes);
+        let m = mask(&view, 7);
+        assert!(m[0]);
+        assert_eq!(m.iter().filter(|x| **x).count(), 1 + STAKE_FRACTIONS.len());
+        assert!(m[first_action_of(1)] && !m[first_action_of(0)]);
+    }
+}

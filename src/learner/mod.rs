@@ -1,0 +1,9 @@
+//! The learner (issue 5, in progress): a Burn recurrent Q-network (DRQN) that will act as the
+//! `drqn` policy.
+//!
+//! - [`encode`]: the input of one decision step (a live match's feature delta), the action space
+//!   (no-bet, or back one of a few selections at one of a few stake sizes) and its mask.
+//! - [`model`]: the network — input projection, GRU over the match's steps, dueling Q head and a
+//!   probability head — with the masked choice and target.
+pub mod encode;
+pub mod model;

@@ -1,0 +1,674 @@
+//! The learner's network: a recurrent Q-network (DRQN) with a dueling Q head and a
+//! probability head, the masked choice and target, and a TD training step.
+//!
+//! # Burn 0.22
+//!
+//! Burn 0.22 has no backend type parameter: a tensor is `Tensor<D, K>` and its backend (NdArray,
+//! with or without autodiff here) is a property of the [`Device`] it lives on. So [`Drqn`] is not
+//! generic; a model built on `device.autodiff()` is trainable ([`td_step`]), and
+//! [`Module::valid`] gives an autodiff-free copy for acting.
+//!
+//! # In and out
+//!
+//! [`Drqn::forward`] takes a batch of matches, each a sequence of decision steps:
+//!
+//! - `x`: `[batch, seq, inputs]`, one encoded decision step per position;
+//! - `state`: `Option<[batch, hidden]>`, the GRU hidden state to start from (`None` = zeros, the
+//!   start of a match);
+//!
+//! and returns a [`DrqnOutput`]:
+//!
+//! - `q`: `[batch, seq, actions]`, the action values after each step;
+//! - `prob`: `[batch, seq, actions]`, in `(0, 1)`, the estimated probability that each action's
+//!   selection wins (index 0, no bet, means nothing);
+//! - `state`: `[batch, hidden]`, the hidden state after the last step.
+//!
+//! Acting online runs one step at a time (`seq = 1`) and carries `state` from one call to the
+//! next; that gives the same values as unrolling the whole sequence at once, which is what
+//! training does.
+//!
+//! # Network
+//!
+//! ```text
+//! h_t   = relu(W_in x_t + b_in)                  input projection, inputs -> hidden
+//! s_t   = GRU(h_t, s_{t-1})                      hidden -> hidden, s_0 = state or 0
+//! Q_t   = V(s_t) + A(s_t) - mean_a A(s_t)[a]     dueling head (or Q_t = A(s_t) when plain)
+//! p_t   = sigmoid(W_p s_t + b_p)                 probability head
+//! ```
+//!
+//! The dueling mean runs over all actions, available or not, so the head does not depend on the
+//! mask; the mask comes in only when choosing and in the target.
+//!
+//! # Masking
+//!
+//! A mask is `true` where an action is available; action 0 (no bet) always is, whatever the mask
+//! says. [`masked_argmax`] / [`masked_max`] work on one step's `&[f32]` (acting);
+//! [`masked_argmax_tensor`] / [`masked_q_max`] on a batch (targets: the online network picks with
+//! [`masked_argmax_tensor`], the target network evaluates with [`q_at`], double Q). They agree:
+//! an unavailable action is never chosen and never sets the target, ties go to the lowest index.
+//!
+//! # Training
+//!
+//! [`td_step`]: Huber loss of `Q(x)[action]` against a target over the weighted (valid) steps,
+//! backward, then one step of [`Adam`] with gradient clipping by global norm. Burn's own
+//! optimizers live behind the `burn/optim` feature, which this crate does not enable, so the
+//! small optimizer is here.
+
+use std::collections::HashMap;
+
+use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::nn::loss::HuberLossConfig;
+use burn::nn::{Gru, GruConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::Gradients;
+use burn::tensor::activation::{relu, sigmoid};
+
+/// The value given to unavailable actions before a max or argmax over actions.
+pub const MASK_FILL: f32 = -1.0e9;
+
+/// Configuration of a [`Drqn`].
+#[derive(Config, Debug)]
+pub struct DrqnConfig {
+    /// Width of one encoded decision step.
+    pub inputs: usize,
+    /// Width of the input projection and of the GRU state.
+    #[config(default = 64)]
+    pub hidden: usize,
+    /// Number of actions (no-bet included, at index 0).
+    pub actions: usize,
+    /// Dueling head (`Q = V + A - mean(A)`) or a plain linear Q head.
+    #[config(default = true)]
+    pub dueling: bool,
+}
+
+impl DrqnConfig {
+    /// A fresh network on `device` (use `device.autodiff()` to train it).
+    pub fn init(&self, device: &Device) -> Drqn {
+        Drqn {
+            input: LinearConfig::new(self.inputs, self.hidden).init(device),
+            gru: GruConfig::new(self.hidden, self.hidden, true).init(device),
+            value: self
+                .dueling
+                .then(|| LinearConfig::new(self.hidden, 1).init(device)),
+            advantage: LinearConfig::new(self.hidden, self.actions).init(device),
+            prob: LinearConfig::new(self.hidden, self.actions).init(device),
+            hidden: self.hidden,
+            actions: self.actions,
+        }
+    }
+}
+
+/// The recurrent Q-network: input projection, GRU, Q head, probability head.
+#[derive(Module, Debug)]
+pub struct Drqn {
+    /// Input projection, `inputs -> hidden`, followed by ReLU.
+    pub input: Linear,
+    /// The recurrence over a match's decision steps, `hidden -> hidden`.
+    pub gru: Gru,
+    /// State value `V`, `hidden -> 1`; present when the head is dueling.
+    pub value: Option<Linear>,
+    /// Advantages `A`, `hidden -> actions` (dueling), or the Q values themselves (plain).
+    pub advantage: Linear,
+    /// Win-probability logits, `hidden -> actions` (a sigmoid follows).
+    pub prob: Linear,
+    /// Width of the GRU state.
+    pub hidden: usize,
+    /// Number of actions.
+    pub actions: usize,
+}
+
+/// What [`Drqn::forward`] returns.
+#[derive(Clone, Debug)]
+pub struct DrqnOutput {
+    /// Action values, `[batch, seq, actions]`.
+    pub q: Tensor<3>,
+    /// Estimated probability that each action's selection wins, `[batch, seq, actions]`
+    /// (index 0, no bet, is meaningless).
+    pub prob: Tensor<3>,
+    /// The GRU hidden state after the last step, `[batch, hidden]`: pass it as the next call's
+    /// `state` to go on with the same matches.
+    pub state: Tensor<2>,
+}
+
+impl Drqn {
+    /// Runs the network over a batch of step sequences.
+    ///
+    /// - `x`: `[batch, seq, inputs]`, `seq >= 1`;
+    /// - `state`: `[batch, hidden]`, the GRU state before the first step (`None` = zeros).
+    ///
+    /// Returns `q` and `prob` as `[batch, seq, actions]` and the state after the last step as
+    /// `[batch, hidden]`.
+    ///
+    /// # Panics
+    ///
+    /// If `seq` is 0 or the widths do not match the configuration.
+    pub fn forward(&self, x: Tensor<3>, state: Option<Tensor<2>>) -> DrqnOutput {
+        let [_, seq, _] = x.dims();
+        assert!(seq > 0, "Drqn::forward needs at least one step");
+        let h = relu(self.input.forward(x));
+        // Burn 0.22's `Gru::forward` returns every step's hidden state, `[batch, seq, hidden]`;
+        // the final state is its last step.
+        let states = self.gru.forward(h, state);
+        let last: Tensor<2> = states.clone().narrow(1, seq - 1, 1).squeeze_dim(1);
+        let q = self.q_head(states.clone());
+        let prob = sigmoid(self.prob.forward(states));
+        DrqnOutput {
+            q,
+            prob,
+            state: last,
+        }
+    }
+
+    /// The Q head on GRU states `[batch, seq, hidden]`, giving `[batch, seq, actions]`.
+    fn q_head(&self, states: Tensor<3>) -> Tensor<3> {
+        let advantage = self.advantage.forward(states.clone());
+        match &self.value {
+            Some(value) => {
+                let v = value.forward(states); // [batch, seq, 1]
+                let mean = advantage.clone().mean_dim(2); // [batch, seq, 1]
+                v + advantage - mean
+            }
+            None => advantage,
+        }
+    }
+
+    /// A zero GRU state for `batch` matches, `[batch, hidden]`.
+    pub fn zero_state(&self, batch: usize, device: &Device) -> Tensor<2> {
+        Tensor::zeros([batch, self.hidden], device)
+    }
+}
+
+/// Whether action `a` is available under `mask` (no-bet always is; missing entries are not).
+fn available(mask: &[bool], a: usize) -> bool {
+    a == 0 || mask.get(a).copied().unwrap_or(false)
+}
+
+/// The best available action: the index of the largest `q[a]` with `mask[a]` true, action 0
+/// (no bet) counting as always available. Ties go to the lowest index.
+///
+/// # Panics
+///
+/// If `q` is empty.
+pub fn masked_argmax(q: &[f32], mask: &[bool]) -> usize {
+    let mut best = 0;
+    for (a, &v) in q.iter().enumerate().skip(1) {
+        if available(mask, a) && v > q[best] {
+            best = a;
+        }
+    }
+    best
+}
+
+/// The largest `q[a]` over the available actions (action 0 always counts), i.e.
+/// `q[masked_argmax(q, mask)]`.
+///
+/// # Panics
+///
+/// If `q` is empty.
+pub fn masked_max(q: &[f32], mask: &[bool]) -> f32 {
+    q[masked_argmax(q, mask)]
+}
+
+/// `mask` with action 0 (no bet) forced available, `[batch, seq, actions]`.
+fn with_no_bet(mask: Tensor<3, Bool>) -> Tensor<3, Bool> {
+    let [batch, seq, actions] = mask.dims();
+    let device = mask.device();
+    let no_bet: Tensor<3, Bool> = Tensor::<1, Int>::arange(0..actions as i64, &device)
+        .equal_elem(0)
+        .reshape([1, 1, actions])
+        .expand([batch, seq, actions]);
+    mask.bool_or(no_bet)
+}
+
+/// `q` with the unavailable actions set to [`MASK_FILL`].
+fn fill_unavailable(q: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<3> {
+    q.mask_fill(with_no_bet(mask).bool_not(), MASK_FILL)
+}
+
+/// Max over actions of `q` among the available ones (action 0 always counts).
+///
+/// `q`: `[batch, seq, actions]`; `mask`: `[batch, seq, actions]`, `true` = available.
+/// Returns `[batch, seq]`.
+pub fn masked_q_max(q: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<2> {
+    fill_unavailable(q, mask).max_dim(2).squeeze_dim(2)
+}
+
+/// Argmax over actions of `q` among the available ones (action 0 always counts; ties go to the
+/// lowest index, as in [`masked_argmax`]).
+///
+/// `q`: `[batch, seq, actions]`; `mask`: `[batch, seq, actions]`, `true` = available.
+/// Returns `[batch, seq]`. For double Q, pick with the online network's `q` and evaluate the
+/// picks on the target network's with [`q_at`].
+pub fn masked_argmax_tensor(q: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<2, Int> {
+    fill_unavailable(q, mask).argmax(2).squeeze_dim(2)
+}
+
+/// `q[b, t, actions[b, t]]`: `q` is `[batch, seq, actions]`, `actions` `[batch, seq]`; returns
+/// `[batch, seq]`.
+pub fn q_at(q: Tensor<3>, actions: Tensor<2, Int>) -> Tensor<2> {
+    q.gather(2, actions.unsqueeze_dim(2)).squeeze_dim(2)
+}
+
+/// The TD loss: Huber (smooth L1, delta 1) of `Q(x)[action]` against `targets`, weighted by
+/// `weights` and averaged over their sum.
+///
+/// - `x`: `[batch, seq, inputs]`, unrolled from a zero state;
+/// - `actions`: `[batch, seq]`, the action taken at each step;
+/// - `targets`: `[batch, seq]`, its TD target (computed without gradient);
+/// - `weights`: `[batch, seq]`, 0 for padding or invalid steps, 1 (or an importance weight)
+///   otherwise.
+///
+/// Returns a one-element tensor.
+pub fn td_loss(
+    model: &Drqn,
+    x: Tensor<3>,
+    actions: Tensor<2, Int>,
+    targets: Tensor<2>,
+    weights: Tensor<2>,
+) -> Tensor<1> {
+    let q = q_at(model.forward(x, None).q, actions);
+    let huber = HuberLossConfig::new(1.0)
+        .init()
+        .forward_no_reduction(q, targets);
+    let total = weights.clone().sum().clamp_min(1e-6);
+    (huber * weights).sum() / total
+}
+
+/// One training step: [`td_loss`], backward, and an [`Adam`] step at learning rate `lr`.
+///
+/// `model` must live on an autodiff device (`DrqnConfig::init(&device.autodiff())`); the other
+/// arguments are as in [`td_loss`]. Returns the updated model and the loss before the update.
+pub fn td_step(
+    model: Drqn,
+    optim: &mut Adam,
+    x: Tensor<3>,
+    actions: Tensor<2, Int>,
+    targets: Tensor<2>,
+    weights: Tensor<2>,
+    lr: f64,
+) -> (Drqn, f32) {
+    let loss = td_loss(&model, x, actions, targets, weights);
+    let value = loss.clone().inner().into_scalar::<f32>();
+    let grads = loss.backward();
+    (optim.step(lr, model, grads), value)
+}
+
+/// Configuration of [`Adam`].
+#[derive(Config, Debug)]
+pub struct AdamConfig {
+    /// First-moment decay.
+    #[config(default = 0.9)]
+    pub beta_1: f32,
+    /// Second-moment decay.
+    #[config(default = 0.999)]
+    pub beta_2: f32,
+    /// Added to the root of the second moment.
+    #[config(default = 1e-8)]
+    pub epsilon: f32,
+    /// Clip the gradients, all parameters together, to this L2 norm (`None` = no clipping).
+    #[config(default = "Some(10.0)")]
+    pub max_grad_norm: Option<f32>,
+}
+
+impl AdamConfig {
+    /// A fresh optimizer.
+    pub fn init(&self) -> Adam {
+        Adam {
+            config: self.clone(),
+            state: HashMap::new(),
+        }
+    }
+}
+
+/// Adam with gradient clipping by global norm (as PyTorch's `clip_grad_norm_`; burn's own
+/// `GradientClipping::Norm` clips each parameter's gradient separately).
+#[derive(Debug)]
+pub struct Adam {
+    config: AdamConfig,
+    /// Per parameter: flattened first and second moments and the step count.
+    state: HashMap<ParamId, Moments>,
+}
+
+#[derive(Debug)]
+struct Moments {
+    m: Tensor<1>,
+    v: Tensor<1>,
+    t: i32,
+}
+
+impl Adam {
+    /// Updates `module`'s parameters from `grads` (a backward pass of a loss computed with it).
+    /// Parameters without a gradient are left as they are.
+    pub fn step<M: Module>(&mut self, lr: f64, module: M, mut grads: Gradients) -> M {
+        let mut collect = CollectGrads {
+            grads: &mut grads,
+            out: HashMap::new(),
+        };
+        module.visit(&mut collect);
+        let mut flat = collect.out;
+        if let Some(max_norm) = self.config.max_grad_norm {
+            let squares: f32 = flat
+                .values()
+                .map(|g| g.clone().square().sum().into_scalar::<f32>())
+                .sum();
+            let norm = squares.sqrt();
+            if norm > max_norm {
+                let scale = max_norm / (norm + 1e-6);
+                for g in flat.values_mut() {
+                    *g = g.clone().mul_scalar(scale);
+                }
+            }
+        }
+        module.map(&mut AdamMapper {
+            adam: self,
+            grads: flat,
+            lr,
+        })
+    }
+}
+
+/// Takes each parameter's gradient out of the backward pass, flattened.
+struct CollectGrads<'a> {
+    grads: &'a mut Gradients,
+    out: HashMap<ParamId, Tensor<1>>,
+}
+
+impl ModuleVisitor for CollectGrads<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if !param.is_require_grad() {
+            return;
+        }
+        if let Some(grad) = param.val().grad_remove(self.grads) {
+            let n = grad.shape().num_elements();
+            self.out.insert(param.id, grad.reshape([n]));
+        }
+    }
+}
+
+struct AdamMapper<'a> {
+    adam: &'a mut Adam,
+    grads: HashMap<ParamId, Tensor<1>>,
+    lr: f64,
+}
+
+impl ModuleMapper for AdamMapper<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let Some(grad) = self.grads.remove(&param.id) else {
+            return param;
+        };
+        let (id, tensor, mapper) = param.consume();
+        let require_grad = tensor.is_require_grad();
+        let checkpointing = tensor.gradient_checkpointing_strategy();
+        let shape = tensor.shape();
+        let flat: Tensor<1> = tensor.inner().reshape([shape.num_elements()]);
+
+        let AdamConfig {
+            beta_1,
+            beta_2,
+            epsilon,
+            ..
+        } = self.adam.config;
+        let moments = match self.adam.state.remove(&id) {
+            Some(Moments { m, v, t }) => Moments {
+                m: m.mul_scalar(beta_1) + grad.clone().mul_scalar(1.0 - beta_1),
+                v: v.mul_scalar(beta_2) + grad.square().mul_scalar(1.0 - beta_2),
+                t: t + 1,
+            },
+            None => Moments {
+                m: grad.clone().mul_scalar(1.0 - beta_1),
+                v: grad.square().mul_scalar(1.0 - beta_2),
+                t: 1,
+            },
+        };
+        let m_hat = moments.m.clone().div_scalar(1.0 - beta_1.powi(moments.t));
+        let v_hat = moments.v.clone().div_scalar(1.0 - beta_2.powi(moments.t));
+        let update = m_hat / v_hat.sqrt().add_scalar(epsilon);
+        let flat = flat - update.mul_scalar(self.lr);
+        self.adam.state.insert(id, moments);
+
+        // Back onto autodiff with the parameter's gradient settings, as burn's optimizers do.
+        let mut updated: Tensor<D> = Tensor::from_inner(flat.reshape(shape));
+        if let Some(strategy) = checkpointing {
+            updated = updated.with_gradient_checkpointing_strategy(strategy);
+        }
+        if require_grad {
+            updated = updated.require_grad();
+        }
+        Param::from_mapped_value(id, updated, mapper)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(deprecated)] // NdArray is deprecated in burn 0.22 but is the CPU backend enabled here
+    fn device() -> Device {
+        Device::ndarray()
+    }
+
+    /// A small deterministic generator (xorshift) for test inputs.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        /// Uniform in `[-1, 1)`.
+        fn float(&mut self) -> f32 {
+            (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        }
+
+        fn floats(&mut self, n: usize) -> Vec<f32> {
+            (0..n).map(|_| self.float()).collect()
+        }
+
+        fn bools(&mut self, n: usize) -> Vec<bool> {
+            (0..n).map(|_| self.next().is_multiple_of(3)).collect()
+        }
+    }
+
+    fn tensor3(values: Vec<f32>, shape: [usize; 3], device: &Device) -> Tensor<3> {
+        Tensor::from_data(TensorData::new(values, shape), device)
+    }
+
+    fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.try_into_vec_as::<f32>().expect("f32 data")
+    }
+
+    fn ints<const D: usize>(t: Tensor<D, Int>) -> Vec<i64> {
+        t.try_into_vec_as::<i64>().expect("int data")
+    }
+
+    const INPUTS: usize = 6;
+    const HIDDEN: usize = 8;
+    const ACTIONS: usize = 4;
+
+    #[test]
+    fn forward_shapes_and_stepping_matches_the_unroll() {
+        let device = device();
+        device.seed(7);
+        for dueling in [true, false] {
+            let model = DrqnConfig::new(INPUTS, ACTIONS)
+                .with_hidden(HIDDEN)
+                .with_dueling(dueling)
+                .init(&device);
+            let x = tensor3(Rng(11).floats(2 * 5 * INPUTS), [2, 5, INPUTS], &device);
+
+            let full = model.forward(x.clone(), None);
+            assert_eq!(full.q.dims(), [2, 5, ACTIONS]);
+            assert_eq!(full.prob.dims(), [2, 5, ACTIONS]);
+            assert_eq!(full.state.dims(), [2, HIDDEN]);
+            assert!(
+                floats(full.prob.clone())
+                    .iter()
+                    .all(|p| *p > 0.0 && *p < 1.0)
+            );
+
+            // One step at a time, carrying the state, gives the unroll's values at every step.
+            let mut state = None;
+            let mut last = None;
+            for t in 0..5 {
+                let out = model.forward(x.clone().narrow(1, t, 1), state);
+                assert_eq!(out.q.dims(), [2, 1, ACTIONS]);
+                let unrolled = floats(full.q.clone().narrow(1, t, 1));
+                for (a, b) in floats(out.q.clone()).iter().zip(&unrolled) {
+                    assert!((a - b).abs() < 1e-5, "step {t}: {a} vs {b}");
+                }
+                state = Some(out.state);
+                last = Some(out.q);
+            }
+            let last = floats(last.expect("five steps"));
+            let full_last = floats(full.q.narrow(1, 4, 1));
+            for (a, b) in last.iter().zip(&full_last) {
+                assert!((a - b).abs() < 1e-5, "last step: {a} vs {b}");
+            }
+            let state = floats(state.expect("five steps"));
+            for (a, b) in state.iter().zip(&floats(full.state)) {
+                assert!((a - b).abs() < 1e-5, "state: {a} vs {b}");
+            }
+
+            // The dueling head's advantages are centred: Q - V has mean 0 over actions.
+            if dueling {
+                let x2 = x.clone();
+                let h = relu(model.input.forward(x2));
+                let states = model.gru.forward(h, None);
+                let v = model
+                    .value
+                    .as_ref()
+                    .expect("dueling")
+                    .forward(states.clone());
+                let centred = floats((model.q_head(states) - v).mean_dim(2));
+                assert!(centred.iter().all(|c| c.abs() < 1e-5));
+            }
+        }
+    }
+
+    #[test]
+    fn masking_excludes_unavailable_actions_from_choice_and_target() {
+        // The largest value (9.0, action 2) is unavailable.
+        let q = [0.5, 1.0, 9.0, 2.0, -1.0];
+        let mask = [true, true, false, true, true];
+        assert_eq!(masked_argmax(&q, &mask), 3);
+        assert_eq!(masked_max(&q, &mask), 2.0);
+
+        // No-bet is always available, even when the mask says otherwise; ties go low.
+        assert_eq!(masked_argmax(&[3.0, 3.0, 5.0], &[false, true, false]), 0);
+        assert_eq!(masked_max(&[-4.0, -1.0, 5.0], &[false, false, false]), -4.0);
+        // A short mask leaves the missing actions unavailable.
+        assert_eq!(masked_argmax(&[0.0, 1.0, 7.0], &[true, true]), 1);
+
+        let device = device();
+        let qt = tensor3(q.to_vec(), [1, 1, 5], &device);
+        let mt = Tensor::<3, Bool>::from_data(TensorData::new(mask.to_vec(), [1, 1, 5]), &device);
+        assert_eq!(floats(masked_q_max(qt.clone(), mt.clone())), vec![2.0]);
+        assert_eq!(ints(masked_argmax_tensor(qt, mt)), vec![3]);
+    }
+
+    #[test]
+    fn tensor_masking_agrees_with_the_slice_versions() {
+        let device = device();
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let [batch, seq, actions] = [3, 7, 11];
+        let n = batch * seq * actions;
+        let q = rng.floats(n);
+        let mask = rng.bools(n);
+        let qt = tensor3(q.clone(), [batch, seq, actions], &device);
+        let mt = Tensor::<3, Bool>::from_data(
+            TensorData::new(mask.clone(), [batch, seq, actions]),
+            &device,
+        );
+        let maxes = floats(masked_q_max(qt.clone(), mt.clone()));
+        let picks_t = masked_argmax_tensor(qt.clone(), mt);
+        let picks = ints(picks_t.clone());
+        // Evaluating the picks (double Q's second half) gives the masked max back.
+        let picked = floats(q_at(qt, picks_t));
+        for i in 0..batch * seq {
+            let row = &q[i * actions..(i + 1) * actions];
+            let row_mask = &mask[i * actions..(i + 1) * actions];
+            let best = masked_argmax(row, row_mask);
+            assert!(best == 0 || row_mask[best]);
+            assert_eq!(picks[i] as usize, best, "row {i}");
+            assert_eq!(maxes[i], masked_max(row, row_mask), "row {i}");
+            assert_eq!(picked[i], maxes[i], "row {i}");
+        }
+    }
+
+    #[test]
+    fn td_steps_reduce_the_loss() {
+        let device = device().autodiff();
+        device.seed(3);
+        let model = DrqnConfig::new(INPUTS, ACTIONS)
+            .with_hidden(HIDDEN)
+            .init(&device);
+        let mut optim = AdamConfig::new().init();
+
+        let mut rng = Rng(42);
+        let [batch, seq] = [2, 5];
+        let x = tensor3(
+            rng.floats(batch * seq * INPUTS),
+            [batch, seq, INPUTS],
+            &device,
+        );
+        let actions: Vec<i64> = (0..batch * seq).map(|i| (i % ACTIONS) as i64).collect();
+        let actions = Tensor::<2, Int>::from_data(TensorData::new(actions, [batch, seq]), &device);
+        let targets: Vec<f32> = rng.floats(batch * seq).iter().map(|v| 2.0 * v).collect();
+        let targets = Tensor::<2>::from_data(TensorData::new(targets, [batch, seq]), &device);
+        // The last step of the second match is padding.
+        let mut weights = vec![1.0f32; batch * seq];
+        weights[batch * seq - 1] = 0.0;
+        let weights = Tensor::<2>::from_data(TensorData::new(weights, [batch, seq]), &device);
+
+        let mut model = model;
+        let mut losses = Vec::new();
+        for _ in 0..60 {
+            let (next, loss) = td_step(
+                model,
+                &mut optim,
+                x.clone(),
+                actions.clone(),
+                targets.clone(),
+                weights.clone(),
+                1e-2,
+            );
+            model = next;
+            losses.push(loss);
+        }
+        let first = losses[0];
+        let last = *losses.last().expect("losses");
+        eprintln!("td losses: {first} -> {last}");
+        assert!(losses.iter().all(|l| l.is_finite()));
+        assert!(
+            last < 0.25 * first,
+            "loss did not fall enough: {first} -> {last} ({losses:?})"
+        );
+    }
+
+    #[test]
+    fn clipped_step_still_updates_and_keeps_parameters_trainable() {
+        // A tiny clip norm scales every gradient down; Adam normalises the step, so the weights
+        // still move, and they must come back from the update still requiring gradients.
+        let device = device().autodiff();
+        let model = DrqnConfig::new(INPUTS, ACTIONS)
+            .with_hidden(HIDDEN)
+            .init(&device);
+        let before = model.valid();
+        let mut optim = AdamConfig::new().with_max_grad_norm(Some(1e-3)).init();
+        let x = tensor3(Rng(5).floats(2 * 3 * INPUTS), [2, 3, INPUTS], &device);
+        let actions = Tensor::<2, Int>::from_data(TensorData::new(vec![1i64; 6], [2, 3]), &device);
+        let targets = Tensor::<2>::ones([2, 3], &device);
+        let weights = Tensor::<2>::ones([2, 3], &device);
+        let (after, loss) = td_step(model, &mut optim, x, actions, targets, weights, 1e-3);
+        assert!(loss.is_finite());
+        // The updated parameters are still trainable.
+        assert!(after.input.weight.val().is_require_grad());
+        let after = after.valid();
+        let w0 = floats(before.input.weight.val());
+        let w1 = floats(after.input.weight.val());
+        assert!(w0.iter().zip(&w1).any(|(a, b)| a != b));
+    }
+}
