@@ -105,6 +105,10 @@ pub trait Policy {
     /// A settlement change of one of this policy's bets: `+1` a settlement, `−1` one retracted by
     /// a result correction (the reward stream).
     fn settled(&mut self, _now: Time, _bet: BetId, _settled: &Settled, _diff: isize) {}
+
+    /// Called after each `decide` with the bet id given to each intent that became a request:
+    /// `(index in the returned vector, id)` (an intent without a quote gets none).
+    fn placed(&mut self, _now: Time, _bets: &[(usize, BetId)]) {}
 }
 
 /// A bet a scripted policy places at a given time (tests, what-if runs).
@@ -372,7 +376,13 @@ pub fn run_policies<'scope>(
             }
             let changed: Vec<MatchId> = changed.into_iter().collect();
             for h in hosted.iter_mut() {
-                for intent in h.policy.decide(*now, &view, &changed, &h.account) {
+                let mut placed = Vec::new();
+                for (i, intent) in h
+                    .policy
+                    .decide(*now, &view, &changed, &h.account)
+                    .into_iter()
+                    .enumerate()
+                {
                     let legs: Option<Vec<Leg>> = intent
                         .legs
                         .iter()
@@ -393,16 +403,21 @@ pub fn run_policies<'scope>(
                         tracing::debug!(policy = h.id, dropped, "an intent without a quote");
                         continue;
                     };
+                    let id = BetId {
+                        policy: h.id,
+                        seq: h.next_seq,
+                    };
+                    placed.push((i, id));
                     out.push(BetRequest {
-                        id: BetId {
-                            policy: h.id,
-                            seq: h.next_seq,
-                        },
+                        id,
                         decided_at: *now,
                         stake: F64(intent.stake),
                         legs,
                     });
                     h.next_seq += 1;
+                }
+                if !placed.is_empty() {
+                    h.policy.placed(*now, &placed);
                 }
             }
         },
