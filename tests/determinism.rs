@@ -2,6 +2,8 @@
 //! the policies' reports — on 1 worker, 2 workers, and 2 processes
 //! (`-n 2 -p 0` / `-p 1` on localhost), through the real binary.
 
+mod common;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
@@ -157,4 +159,35 @@ fn one_worker_two_workers_and_two_processes_write_identical_outputs() {
             assert!(a == b, "{name} differs between 1 worker and {other}");
         }
     }
+}
+
+/// The learner acts and learns as the feed plays: its bets and ledger are the same on 1 and 2
+/// workers (its network, exploration and training are seeded and run on one worker).
+#[test]
+fn the_online_learner_bets_the_same_on_one_and_two_workers() {
+    let sim = simulate(&SimConfig {
+        matches: 10,
+        seed: 9,
+        noise: NoiseConfig::typical(),
+        ..SimConfig::default()
+    });
+    let cfg = oddsflow::replay::ReplayConfig {
+        progress: false,
+        keep_outputs: false,
+        policies: vec![oddsflow::policy::PolicySpec::parse("drqn", 3).expect("drqn")],
+        ..oddsflow::replay::ReplayConfig::default()
+    };
+    let one = common::run(&sim.items, &cfg, 1);
+    let two = common::run(&sim.items, &cfg, 2);
+    assert!(
+        one.betting.decisions.len() > 50,
+        "the learner bets: {} requests",
+        one.betting.decisions.len()
+    );
+    assert_eq!(one.betting, two.betting);
+    assert_eq!(
+        oddsflow::ledger::ledger(&one.betting, one.bankroll),
+        oddsflow::ledger::ledger(&two.betting, two.bankroll)
+    );
+    assert_eq!(one.reports, two.reports);
 }

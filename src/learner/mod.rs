@@ -5,5 +5,8 @@
 //!   (no-bet, or back one of a few selections at one of a few stake sizes) and its mask.
 //! - [`model`]: the network — input projection, GRU over the match's steps, dueling Q head and a
 //!   probability head — with the masked choice and target.
+//! - [`agent`]: the online `drqn` policy — acting with the carried GRU state, the reward plumbing,
+//!   the episode buffer and n-step double-Q training.
+pub mod agent;
 pub mod encode;
 pub mod model;

@@ -48,6 +48,8 @@ use oddsflow_operators::InTimeOrder;
 pub use baselines::{FavouriteConfig, OracleConfig, RandomConfig, ValueConfig};
 pub use truth::Truth;
 
+use crate::learner::agent::{DrqnPolicy, DrqnPolicyConfig};
+
 /// What a policy sees at the timestamp it decides.
 #[derive(Clone, Debug, Default)]
 pub struct View {
@@ -131,6 +133,8 @@ pub enum PolicySpec {
     /// Needs the simulator's truth channel.
     Oracle(OracleConfig),
     Scripted(Vec<ScriptedBet>),
+    /// The online recurrent Q-learner ([`crate::learner::agent`]).
+    Drqn(DrqnPolicyConfig),
 }
 
 impl PolicySpec {
@@ -142,6 +146,7 @@ impl PolicySpec {
             PolicySpec::Value(_) => "value",
             PolicySpec::Oracle(_) => "oracle",
             PolicySpec::Scripted(_) => "scripted",
+            PolicySpec::Drqn(_) => "drqn",
         }
     }
 
@@ -162,7 +167,8 @@ impl PolicySpec {
         v
     }
 
-    /// Parses a name (`no-bet`, `random`, `favourite`, `value`, `oracle`) with default settings.
+    /// Parses a name (`no-bet`, `random`, `favourite`, `value`, `oracle`, `drqn`) with default
+    /// settings.
     pub fn parse(name: &str, seed: u64) -> anyhow::Result<PolicySpec> {
         Ok(match name {
             "no-bet" => PolicySpec::NoBet,
@@ -173,8 +179,12 @@ impl PolicySpec {
             "favourite" => PolicySpec::Favourite(FavouriteConfig::default()),
             "value" => PolicySpec::Value(ValueConfig::default()),
             "oracle" => PolicySpec::Oracle(OracleConfig::default()),
+            "drqn" => PolicySpec::Drqn(DrqnPolicyConfig {
+                seed,
+                ..DrqnPolicyConfig::default()
+            }),
             other => anyhow::bail!(
-                "unknown policy {other:?} (known: no-bet, random, favourite, value, oracle)"
+                "unknown policy {other:?} (known: no-bet, random, favourite, value, oracle, drqn)"
             ),
         })
     }
@@ -198,6 +208,7 @@ impl PolicySpec {
                 bets: bets.clone(),
                 next: 0,
             }),
+            PolicySpec::Drqn(c) => Box::new(DrqnPolicy::new(c.clone())),
         })
     }
 }
