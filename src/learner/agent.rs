@@ -242,6 +242,23 @@ impl DrqnPolicy {
         }
     }
 
+    /// The policy's settings.
+    pub fn config(&self) -> &DrqnPolicyConfig {
+        &self.cfg
+    }
+
+    /// The trained (online) network, on the autodiff device.
+    pub fn online(&self) -> &Drqn {
+        &self.online
+    }
+
+    /// The configuration the online network was built from (for a checkpoint).
+    pub fn model_config(&self) -> DrqnConfig {
+        DrqnConfig::new(self.online.input.weight.dims()[0], self.online.actions)
+            .with_hidden(self.online.hidden)
+            .with_dueling(self.online.value.is_some())
+    }
+
     /// The exploration rate after `decisions` decisions.
     pub fn epsilon(&self) -> f64 {
         let c = &self.cfg;

@@ -7,6 +7,8 @@
 //!   probability head — with the masked choice and target.
 //! - [`agent`]: the online `drqn` policy — acting with the carried GRU state, the reward plumbing,
 //!   the episode buffer and n-step double-Q training.
+//! - [`checkpoint`]: saving and loading the network with its configuration and feature schema.
 pub mod agent;
+pub mod checkpoint;
 pub mod encode;
 pub mod model;
