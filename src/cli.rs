@@ -1,4 +1,5 @@
-//! The command line: `oddsflow simulate` and `oddsflow replay`.
+//! The command line: `oddsflow simulate`, `oddsflow replay`, `oddsflow features`, and the
+//! learner's `oddsflow train` and `oddsflow eval`.
 //!
 //! `replay` takes timely's own process arguments (`-w`, `-n`, `-p`, `-h`) so that the same command
 //! runs as several processes: `oddsflow replay FEED --out DIR -n 2 -p 0` and `… -p 1` on
@@ -44,6 +45,57 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Print the feature vector a live system would have had for a match at a time.
     Features(FeaturesArgs),
+    /// Train the `drqn` policy by replaying feeds, checkpointing its network.
+    Train(TrainArgs),
+    /// Evaluate a trained `drqn` network (frozen, greedy) against the baselines on a feed.
+    Eval(EvalArgs),
+}
+
+/// `oddsflow train`: each pass replays every feed in order with the single policy `drqn`, which
+/// starts from the checkpoint in `--out` (when one is there from an earlier pass or feed) and
+/// saves a checkpoint there after every training update. Only the network is carried from one
+/// replay to the next: the episode buffer, the optimizer state and epsilon's schedule start
+/// afresh with each feed and pass. When a replay trains nothing (too few final episodes) and no
+/// checkpoint exists yet, the initial network is saved so that `eval` has one.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// The feeds to train on, replayed in order (`.jsonl`, `.jsonl.gz`, `.parquet`).
+    #[arg(required = true)]
+    pub feeds: Vec<PathBuf>,
+    /// The checkpoint directory (read when present, written after every update).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Passes over the feeds. The episode buffer is not carried across passes (nor across
+    /// feeds), only the network.
+    #[arg(long, default_value_t = 1)]
+    pub passes: usize,
+    /// Seed of the policy; pass `i` uses `seed + i`.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads (timely's `-w`).
+    #[arg(long, short = 'w', default_value_t = 1)]
+    pub workers: usize,
+}
+
+/// `oddsflow eval`: replays the feed with the baselines (the oracle when a truth channel is
+/// beside the feed) and the `drqn` policy from `--model`, frozen (epsilon 0, no training), writes
+/// the outputs like `replay` and prints the results table.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The feed (`.jsonl`, `.jsonl.gz`, `.parquet`).
+    pub feed: PathBuf,
+    /// The checkpoint directory written by `oddsflow train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Output directory.
+    #[arg(long, default_value = "out/eval")]
+    pub out: PathBuf,
+    /// Seed of the random policy and of the bootstrap intervals.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads (timely's `-w`).
+    #[arg(long, short = 'w', default_value_t = 1)]
+    pub workers: usize,
 }
 
 #[derive(Args, Debug)]
@@ -151,6 +203,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Simulate(a) => simulate_cmd(a),
         Command::Replay(a) => replay_cmd(a),
         Command::Features(a) => features_cmd(a),
+        Command::Train(a) => train_cmd(a),
+        Command::Eval(a) => eval_cmd(a),
     }
 }
 
@@ -220,7 +274,119 @@ fn simulate_cmd(a: SimulateArgs) -> Result<()> {
     Ok(())
 }
 
+fn train_cmd(a: TrainArgs) -> Result<()> {
+    use crate::learner::agent::{DrqnPolicy, DrqnPolicyConfig};
+    use crate::learner::checkpoint;
+    let dir = &a.out;
+    for pass in 0..a.passes {
+        let seed = a.seed + pass as u64;
+        for feed in &a.feeds {
+            let had = checkpoint::exists(dir);
+            let before = if had { checkpoint::updates(dir)? } else { 0 };
+            let drqn = DrqnPolicyConfig {
+                seed,
+                checkpoint_in: had.then(|| dir.clone()),
+                checkpoint_out: Some(dir.clone()),
+                ..DrqnPolicyConfig::default()
+            };
+            let cfg = ReplayConfig {
+                progress: false,
+                keep_outputs: false,
+                policies: vec![PolicySpec::Drqn(drqn.clone())],
+                seed,
+                ..ReplayConfig::default()
+            };
+            let timely =
+                timely::Config::from_args(["-w".to_string(), a.workers.to_string()].into_iter())
+                    .map_err(|e| anyhow::anyhow!("timely arguments: {e}"))?;
+            let Some((outputs, stats)) = replay(file_feed(feed), &cfg, None, timely)? else {
+                bail!("replaying {} gave no outputs", feed.display());
+            };
+            let after = if checkpoint::exists(dir) {
+                checkpoint::updates(dir)?
+            } else {
+                0
+            };
+            let updates = after.saturating_sub(before);
+            let r = outputs
+                .reports
+                .iter()
+                .find(|r| r.policy == "drqn")
+                .ok_or_else(|| anyhow::anyhow!("no drqn report for {}", feed.display()))?;
+            println!(
+                "pass {} feed {}: {} requests, {} accepted, settled profit {:.2}, ROI {:.4}, {} updates in {:.1}s",
+                pass + 1,
+                feed.display(),
+                r.requests,
+                r.accepted,
+                r.metrics.profit,
+                r.metrics.roi,
+                updates,
+                stats.elapsed_s
+            );
+            if updates == 0 {
+                if checkpoint::exists(dir) {
+                    println!(
+                        "  no training update (too few final episodes): the checkpoint is unchanged"
+                    );
+                } else {
+                    DrqnPolicy::from_config(DrqnPolicyConfig {
+                        checkpoint_out: None,
+                        ..drqn
+                    })?
+                    .save_checkpoint(dir)?;
+                    println!(
+                        "  no training update (too few final episodes): saved the initial network to {}",
+                        dir.display()
+                    );
+                }
+            }
+        }
+    }
+    println!(
+        "checkpoint: {} ({} updates in all)",
+        dir.join(checkpoint::META_FILE).display(),
+        checkpoint::updates(dir)?
+    );
+    Ok(())
+}
+
+fn eval_cmd(a: EvalArgs) -> Result<()> {
+    use crate::learner::agent::DrqnPolicyConfig;
+    let drqn = PolicySpec::Drqn(DrqnPolicyConfig {
+        seed: a.seed,
+        checkpoint_in: Some(a.model.clone()),
+        frozen: true,
+        ..DrqnPolicyConfig::default()
+    });
+    let args = ReplayArgs {
+        feed: Some(a.feed),
+        out: a.out,
+        workers: a.workers,
+        processes: 1,
+        process: 0,
+        hostfile: None,
+        granularity_ms: 1_000,
+        lateness_ms: 30_000,
+        no_progress: true,
+        discard_outputs: false,
+        policies: None,
+        seed: a.seed,
+        truth: None,
+        bankroll: 1_000.0,
+        inplay_delay_ms: 5_000,
+        price_tolerance: 0.02,
+        help: None,
+    };
+    replay_with(args, vec![drqn])
+}
+
 fn replay_cmd(a: ReplayArgs) -> Result<()> {
+    replay_with(a, Vec::new())
+}
+
+/// `replay`, with `extra` policies after those of `--policies`.
+fn replay_with(a: ReplayArgs, extra: Vec<PolicySpec>) -> Result<()> {
     let mut args = vec![
         "-w".to_string(),
         a.workers.to_string(),
@@ -266,14 +432,15 @@ fn replay_cmd(a: ReplayArgs) -> Result<()> {
         (None, Some(_)) => None,
     }
     .map(Arc::new);
-    let policies = match a.policies.as_deref() {
+    let mut policies = match a.policies.as_deref() {
         None => PolicySpec::baselines(a.seed, truth.is_some()),
         Some("none") => Vec::new(),
         Some(list) => list
             .split(',')
             .map(|n| PolicySpec::parse(n.trim(), a.seed))
-            .collect::<Result<_>>()?,
+            .collect::<Result<Vec<_>>>()?,
     };
+    policies.extend(extra);
     let cfg = ReplayConfig {
         granularity_ms: a.granularity_ms,
         lateness_ms: a.lateness_ms,

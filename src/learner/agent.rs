@@ -55,6 +55,7 @@
 //! `BTreeMap`s.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
 
 use burn::module::{ModuleMapper, Param};
 use burn::prelude::*;
@@ -66,6 +67,7 @@ use oddsflow_dataflows::Time;
 use oddsflow_dataflows::bookmaker::{BetId, Settled};
 use oddsflow_dataflows::model::MatchId;
 
+use super::checkpoint;
 use super::encode::{ACTIONS, Action, action, encode, inputs, mask};
 use super::model::{
     Adam, AdamConfig, Drqn, DrqnConfig, masked_argmax, masked_argmax_tensor, q_at, td_step,
@@ -105,6 +107,15 @@ pub struct DrqnPolicyConfig {
     pub reward_scale: f64,
     /// An episode is final this long (event time) after its match stopped being live.
     pub final_after_ms: u64,
+    /// Start from this checkpoint's network ([`super::checkpoint::load`], whose feature-schema
+    /// check applies) instead of seeded initial weights. The target network starts as a copy of
+    /// it; the optimizer state and the episode buffer start empty.
+    pub checkpoint_in: Option<PathBuf>,
+    /// After every training update, save a checkpoint of the online network here (with this
+    /// configuration, `checkpoint_in`/`checkpoint_out` cleared).
+    pub checkpoint_out: Option<PathBuf>,
+    /// Evaluation: epsilon 0 (greedy over the available actions) and no training.
+    pub frozen: bool,
 }
 
 impl Default for DrqnPolicyConfig {
@@ -127,6 +138,9 @@ impl Default for DrqnPolicyConfig {
             min_step_ms: 10_000,
             reward_scale: 1.0 / max_stake,
             final_after_ms: 30 * 60_000,
+            checkpoint_in: None,
+            checkpoint_out: None,
+            frozen: false,
         }
     }
 }
@@ -182,6 +196,8 @@ pub struct DrqnPolicy {
     decisions: u64,
     finals: u64,
     updates: u64,
+    /// The updates recorded in `checkpoint_in` (0 without one).
+    base_updates: u64,
 }
 
 /// Re-draws every float parameter from a seeded generator: weights `[fan_in, ..]` uniform in
@@ -216,16 +232,31 @@ fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 }
 
 impl DrqnPolicy {
+    /// (Tests only: panics on a bad checkpoint; the runtime uses [`DrqnPolicy::from_config`].)
+    #[cfg(test)]
+    /// Builds the policy. Panics when `checkpoint_in` cannot be loaded; see [`Self::from_config`].
+    pub(crate) fn new(cfg: DrqnPolicyConfig) -> Self {
+        Self::from_config(cfg).unwrap_or_else(|e| panic!("building the drqn policy: {e:#}"))
+    }
+
+    /// Builds the policy, loading `checkpoint_in` when set (an error when it is missing or does
+    /// not fit this build, e.g. another feature schema).
     #[allow(deprecated)] // NdArray is deprecated in burn 0.22 but is the CPU backend enabled here
-    pub fn new(cfg: DrqnPolicyConfig) -> Self {
+    pub fn from_config(cfg: DrqnPolicyConfig) -> anyhow::Result<Self> {
         let device = Device::ndarray().autodiff();
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-        let online = DrqnConfig::new(inputs(), ACTIONS)
+        let mut online = DrqnConfig::new(inputs(), ACTIONS)
             .with_hidden(cfg.hidden.max(1))
             .init(&device)
             .map(&mut SeededInit { rng: &mut rng });
+        let mut base_updates = 0;
+        if let Some(dir) = &cfg.checkpoint_in {
+            let (model, _, _) = checkpoint::load(dir, &device)?;
+            online = model;
+            base_updates = checkpoint::updates(dir)?;
+        }
         let acting = online.valid();
-        DrqnPolicy {
+        Ok(DrqnPolicy {
             target: acting.clone(),
             acting,
             online,
@@ -239,7 +270,25 @@ impl DrqnPolicy {
             decisions: 0,
             finals: 0,
             updates: 0,
-        }
+            base_updates,
+        })
+    }
+
+    /// Saves a checkpoint of the online network into `dir` (the configuration with
+    /// `checkpoint_in`/`checkpoint_out` cleared; the update count includes `checkpoint_in`'s).
+    pub fn save_checkpoint(&self, dir: &std::path::Path) -> anyhow::Result<()> {
+        let cfg = DrqnPolicyConfig {
+            checkpoint_in: None,
+            checkpoint_out: None,
+            ..self.cfg.clone()
+        };
+        checkpoint::save_with_updates(
+            dir,
+            &self.online,
+            &self.model_config(),
+            &cfg,
+            self.base_updates + self.updates,
+        )
     }
 
     /// The policy's settings.
@@ -262,6 +311,9 @@ impl DrqnPolicy {
     /// The exploration rate after `decisions` decisions.
     pub fn epsilon(&self) -> f64 {
         let c = &self.cfg;
+        if c.frozen {
+            return 0.0;
+        }
         let frac = if c.epsilon_decay_steps == 0 {
             1.0
         } else {
@@ -332,9 +384,10 @@ impl DrqnPolicy {
             }
             self.remember(t.episode);
             self.finals += 1;
-            if self
-                .finals
-                .is_multiple_of(self.cfg.train_every_episodes.max(1) as u64)
+            if !self.cfg.frozen
+                && self
+                    .finals
+                    .is_multiple_of(self.cfg.train_every_episodes.max(1) as u64)
             {
                 self.train();
             }
@@ -420,6 +473,11 @@ impl DrqnPolicy {
             .is_multiple_of(self.cfg.target_sync_updates.max(1) as u64)
         {
             self.target = self.acting.clone();
+        }
+        if let Some(dir) = self.cfg.checkpoint_out.clone()
+            && let Err(e) = self.save_checkpoint(&dir)
+        {
+            eprintln!("drqn: could not save a checkpoint: {e:#}");
         }
         Some(loss)
     }

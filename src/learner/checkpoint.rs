@@ -53,6 +53,10 @@ struct Meta {
     params: String,
     model: DrqnConfig,
     policy: DrqnPolicyConfig,
+    /// Training updates behind these parameters (0 for an untrained network; absent in older
+    /// files).
+    #[serde(default)]
+    updates: u64,
 }
 
 /// Writes a checkpoint of `model` (built from `model_cfg`, acting for `policy_cfg`) into `dir`,
@@ -62,6 +66,17 @@ pub fn save(
     model: &Drqn,
     model_cfg: &DrqnConfig,
     policy_cfg: &DrqnPolicyConfig,
+) -> anyhow::Result<()> {
+    save_with_updates(dir, model, model_cfg, policy_cfg, 0)
+}
+
+/// [`save`], recording that `updates` training updates led to `model`.
+pub fn save_with_updates(
+    dir: &Path,
+    model: &Drqn,
+    model_cfg: &DrqnConfig,
+    policy_cfg: &DrqnPolicyConfig,
+    updates: u64,
 ) -> anyhow::Result<()> {
     let schema = feature_schema();
     ensure!(
@@ -101,6 +116,7 @@ pub fn save(
         params: PARAMS_FILE.to_string(),
         model: model_cfg.clone(),
         policy: policy_cfg.clone(),
+        updates,
     };
     let meta_path = dir.join(META_FILE);
     let json = serde_json::to_string_pretty(&meta).context("serializing checkpoint metadata")?;
@@ -156,6 +172,21 @@ pub fn load(dir: &Path, device: &Device) -> anyhow::Result<(Drqn, DrqnConfig, Dr
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("loading checkpoint parameters {}", params.display()))?;
     Ok((model, meta.model, meta.policy))
+}
+
+/// The training updates recorded in the checkpoint in `dir` (0 for an untrained network).
+pub fn updates(dir: &Path) -> anyhow::Result<u64> {
+    let meta_path = dir.join(META_FILE);
+    let text = fs::read_to_string(&meta_path)
+        .with_context(|| format!("reading checkpoint metadata {}", meta_path.display()))?;
+    let meta: Meta = serde_json::from_str(&text)
+        .with_context(|| format!("parsing checkpoint metadata {}", meta_path.display()))?;
+    Ok(meta.updates)
+}
+
+/// Whether `dir` holds a checkpoint (its metadata file).
+pub fn exists(dir: &Path) -> bool {
+    dir.join(META_FILE).is_file()
 }
 
 /// Ok when `found` (a checkpoint's schema) equals `expected` (this build's); otherwise an error

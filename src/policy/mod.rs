@@ -208,7 +208,7 @@ impl PolicySpec {
                 bets: bets.clone(),
                 next: 0,
             }),
-            PolicySpec::Drqn(c) => Box::new(DrqnPolicy::new(c.clone())),
+            PolicySpec::Drqn(c) => Box::new(DrqnPolicy::from_config(c.clone())?),
         })
     }
 }
