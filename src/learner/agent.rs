@@ -22,8 +22,15 @@
 //! [`Module::valid`] copy of the online network) one step at a time (`seq = 1`), carrying the
 //! match's GRU state; the steps of one timestamp are batched. The choice is epsilon-greedy among
 //! the *available* actions only, epsilon falling linearly from `epsilon_start` to `epsilon_end`
-//! over `epsilon_decay_steps` decisions. A back action becomes a single of `fraction × max_stake`
-//! (skipped, and recorded as no bet, when that exceeds the bankroll).
+//! over `epsilon_decay_steps` decisions. A back action becomes a single of `fraction × max_stake`.
+//!
+//! **Budget.** A back action is available only while its selection is quoted, the match has had
+//! fewer than `max_bets_per_match` (3) bets, its stake is within the settled bankroll, and the
+//! open stakes plus it stay within `max_open_stake` (500). Otherwise only no-bet is — masked for
+//! acting and, since the mask is stored with the step, for the targets. (Without it an untrained
+//! learner asks for a bet at most steps and the book refuses thousands for its limits, which the
+//! learner never sees: a refused bet settles nothing.) A bet stops counting as open when it
+//! settles, or when its match's episode becomes final (a refused bet never settles).
 //!
 //! # Rewards and episodes
 //!
@@ -107,6 +114,11 @@ pub struct DrqnPolicyConfig {
     pub reward_scale: f64,
     /// An episode is final this long (event time) after its match stopped being live.
     pub final_after_ms: u64,
+    /// Budget: at most this many bets per match; then only no-bet is available.
+    pub max_bets_per_match: usize,
+    /// Budget: a bet is only available while the open stakes plus its stake stay within this
+    /// (and within the settled bankroll), so that the bookmaker's limits rarely refuse it.
+    pub max_open_stake: f64,
     /// Start from this checkpoint's network ([`super::checkpoint::load`], whose feature-schema
     /// check applies) instead of seeded initial weights. The target network starts as a copy of
     /// it; the optimizer state and the episode buffer start empty.
@@ -138,6 +150,8 @@ impl Default for DrqnPolicyConfig {
             min_step_ms: 10_000,
             reward_scale: 1.0 / max_stake,
             final_after_ms: 30 * 60_000,
+            max_bets_per_match: 3,
+            max_open_stake: 500.0,
             checkpoint_in: None,
             checkpoint_out: None,
             frozen: false,
@@ -190,8 +204,10 @@ pub struct DrqnPolicy {
     optim: Adam,
     tracks: BTreeMap<MatchId, Track>,
     bets: BTreeMap<BetId, (MatchId, usize)>,
-    /// The (match, step) of each intent returned by the last `decide`.
-    last_out: Vec<(MatchId, usize)>,
+    /// The (match, step, stake) of each intent returned by the last `decide`.
+    last_out: Vec<(MatchId, usize, f64)>,
+    /// Stakes of the bets placed and not settled yet.
+    open: BTreeMap<BetId, f64>,
     buffer: VecDeque<Episode>,
     decisions: u64,
     finals: u64,
@@ -266,6 +282,7 @@ impl DrqnPolicy {
             tracks: BTreeMap::new(),
             bets: BTreeMap::new(),
             last_out: Vec::new(),
+            open: BTreeMap::new(),
             buffer: VecDeque::new(),
             decisions: 0,
             finals: 0,
@@ -378,6 +395,8 @@ impl DrqnPolicy {
             };
             for b in &t.bets {
                 self.bets.remove(b);
+                // A bet the book refused never settles: it stops counting as open here.
+                self.open.remove(b);
             }
             if t.episode.steps.is_empty() {
                 continue;
@@ -538,7 +557,19 @@ impl Policy for DrqnPolicy {
 
         let eps = self.epsilon();
         let mut intents = Vec::new();
-        for (i, (m, x, mk)) in stepping.into_iter().enumerate() {
+        let mut open: f64 = self.open.values().sum();
+        for (i, (m, x, mut mk)) in stepping.into_iter().enumerate() {
+            // The budget: only bets the book would take (and at most a few per match) are
+            // available — masked for acting and, stored with the step, for the targets.
+            let placed = self.tracks.get(&m).map_or(0, |t| t.bets.len());
+            for (a, available) in mk.iter_mut().enumerate().skip(1) {
+                if let Action::Back { fraction, .. } = action(a) {
+                    let stake = fraction * self.cfg.max_stake;
+                    *available &= placed < self.cfg.max_bets_per_match
+                        && stake <= account.bankroll()
+                        && open + stake <= self.cfg.max_open_stake;
+                }
+            }
             let explore = self.rng.random::<f64>() < eps;
             let mut a = if explore {
                 let avail: Vec<usize> = (0..ACTIONS).filter(|&a| a == 0 || mk[a]).collect();
@@ -564,9 +595,10 @@ impl Policy for DrqnPolicy {
             } = action(a)
             {
                 let stake = fraction * self.cfg.max_stake;
-                if stake <= account.bankroll() {
+                if mk[a] {
                     intents.push(Intent::single(m, market, selection, stake));
-                    self.last_out.push((m, step));
+                    self.last_out.push((m, step, stake));
+                    open += stake;
                 } else {
                     a = 0;
                 }
@@ -582,6 +614,9 @@ impl Policy for DrqnPolicy {
     }
 
     fn settled(&mut self, _now: Time, bet: BetId, settled: &Settled, diff: isize) {
+        if diff > 0 {
+            self.open.remove(&bet);
+        }
         let Some(&(m, i)) = self.bets.get(&bet) else {
             return;
         };
@@ -596,8 +631,9 @@ impl Policy for DrqnPolicy {
 
     fn placed(&mut self, _now: Time, bets: &[(usize, BetId)]) {
         for &(i, id) in bets {
-            if let Some(&(m, step)) = self.last_out.get(i) {
+            if let Some(&(m, step, stake)) = self.last_out.get(i) {
                 self.bets.insert(id, (m, step));
+                self.open.insert(id, stake);
                 if let Some(t) = self.tracks.get_mut(&m) {
                     t.bets.push(id);
                 }
@@ -723,6 +759,54 @@ mod tests {
                 assert!(s.action == 0 || s.mask[s.action]);
             }
         }
+    }
+
+    #[test]
+    fn the_budget_caps_bets_per_match_and_open_stakes() {
+        let mut p = DrqnPolicy::new(DrqnPolicyConfig {
+            epsilon_start: 1.0,
+            epsilon_end: 1.0,
+            max_bets_per_match: 2,
+            max_open_stake: 50.0,
+            ..small(5)
+        });
+        let mut view = View::default();
+        let mut seq = 0u32;
+        let mut per_match: BTreeMap<MatchId, usize> = BTreeMap::new();
+        let mut open = 0.0;
+        let mut placed_ids = Vec::new();
+        for i in 0..300u64 {
+            let ms: Vec<MatchId> = (1..=6).collect();
+            for &m in &ms {
+                view.features.insert(m, features((i / 5) as i32, [0, 0]));
+                x12(&mut view, m, true);
+            }
+            let out = p.decide(T0 + i * 10_000, &view, &ms, &account());
+            let mut ids = Vec::new();
+            for (k, intent) in out.iter().enumerate() {
+                *per_match.entry(intent.legs[0].0).or_insert(0) += 1;
+                open += intent.stake;
+                let id = BetId { policy: 0, seq };
+                seq += 1;
+                ids.push((k, id));
+                placed_ids.push((id, intent.stake));
+            }
+            p.placed(T0 + i * 10_000, &ids);
+            assert!(open <= 50.0 + 1e-9, "open stakes {open} over the budget");
+            // Settle the oldest open bet now and then: its stake comes free again.
+            if i % 50 == 49 {
+                if let Some((id, stake)) = placed_ids.first().copied() {
+                    placed_ids.remove(0);
+                    p.settled(T0 + i * 10_000, id, &settled(stake, 0.0), 1);
+                    open -= stake;
+                }
+            }
+        }
+        assert!(!per_match.is_empty(), "exploration bets");
+        assert!(
+            per_match.values().all(|n| *n <= 2),
+            "at most two bets per match: {per_match:?}"
+        );
     }
 
     #[test]
