@@ -75,6 +75,11 @@ pub struct TrainArgs {
     /// Worker threads (timely's `-w`).
     #[arg(long, short = 'w', default_value_t = 1)]
     pub workers: usize,
+    /// The learner's bankroll while training. Large by default: training is not a money test,
+    /// and a learner that goes broke stops getting experience (the bookmaker's per-bet, match
+    /// and exposure limits still apply).
+    #[arg(long, default_value_t = 1_000_000.0)]
+    pub bankroll: f64,
 }
 
 /// `oddsflow eval`: replays the feed with the baselines (the oracle when a truth channel is
@@ -294,6 +299,10 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
                 keep_outputs: false,
                 policies: vec![PolicySpec::Drqn(drqn.clone())],
                 seed,
+                bookmaker: BookmakerConfig {
+                    bankroll: a.bankroll,
+                    ..BookmakerConfig::default()
+                },
                 ..ReplayConfig::default()
             };
             let timely =
