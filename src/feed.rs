@@ -207,7 +207,7 @@ fn parse<T: ShortName>(s: &Option<String>) -> Option<T> {
 }
 
 /// `home`, …, or a correct score as `"2-1"`.
-fn selection_short(s: Selection) -> String {
+pub fn selection_short(s: Selection) -> String {
     let name = match s {
         Selection::Home => "home",
         Selection::Draw => "draw",
@@ -251,7 +251,7 @@ fn parse_selection(s: &str) -> Option<Selection> {
 }
 
 /// The market's short name, line (goals) and goal number.
-fn market_short(m: MarketKind) -> (&'static str, Option<f64>, Option<u8>) {
+pub fn market_short(m: MarketKind) -> (&'static str, Option<f64>, Option<u8>) {
     match m {
         MarketKind::MatchOdds => ("match_odds", None, None),
         MarketKind::OverUnder { line } => ("over_under", Some(line.goals()), None),

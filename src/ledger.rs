@@ -176,38 +176,22 @@ pub fn price_taken(legs: &[AcceptedLeg]) -> f64 {
     legs.iter().map(|l| l.price.0).product()
 }
 
-/// A market as a compact string: `match_odds`, `over_under 2.5`, `next_goal 1`, ….
+/// A market as a compact string: its short name as in the feed codec, then its line or goal
+/// number: `match_odds`, `over_under 2.5`, `asian_handicap -0.25`, `next_goal 2`, ….
 pub fn market_label(m: MarketKind) -> String {
-    match m {
-        MarketKind::MatchOdds => "match_odds".to_owned(),
-        MarketKind::OverUnder { line } => format!("over_under {}", line.goals()),
-        MarketKind::Btts => "btts".to_owned(),
-        MarketKind::NextGoal { goal } => format!("next_goal {goal}"),
-        MarketKind::DoubleChance => "double_chance".to_owned(),
-        MarketKind::CorrectScore => "correct_score".to_owned(),
-        MarketKind::AsianHandicap { line } => format!("asian_handicap {}", line.goals()),
-        MarketKind::CornersOverUnder { line } => format!("corners_over_under {}", line.goals()),
+    match crate::feed::market_short(m) {
+        (name, Some(line), _) => format!("{name} {line}"),
+        (name, None, Some(goal)) => format!("{name} {goal}"),
+        (name, None, None) => name.to_owned(),
     }
 }
 
-/// A selection as a compact string: `home`, `over`, `score 2-1`, `any_other`, ….
+/// A selection as a compact string: the feed codec's short name, a correct score as `score 2-1`.
 pub fn selection_label(s: Selection) -> String {
-    let name = match s {
-        Selection::Home => "home",
-        Selection::Draw => "draw",
-        Selection::Away => "away",
-        Selection::Over => "over",
-        Selection::Under => "under",
-        Selection::Yes => "yes",
-        Selection::No => "no",
-        Selection::HomeOrDraw => "home_or_draw",
-        Selection::DrawOrAway => "draw_or_away",
-        Selection::HomeOrAway => "home_or_away",
-        Selection::NoGoal => "no_goal",
-        Selection::Score { home, away } => return format!("score {home}-{away}"),
-        Selection::AnyOther => "any_other",
-    };
-    name.to_owned()
+    match s {
+        Selection::Score { .. } => format!("score {}", crate::feed::selection_short(s)),
+        _ => crate::feed::selection_short(s),
+    }
 }
 
 fn phase_label(p: Phase) -> &'static str {
