@@ -7,7 +7,7 @@
 //! that hosts worker 0 writes the outputs.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{ArgAction, Args, Parser, Subcommand};
@@ -51,24 +51,24 @@ pub enum Command {
     Eval(EvalArgs),
 }
 
-/// `oddsflow train`: each pass replays every feed in order with the single policy `drqn`, which
-/// starts from the checkpoint in `--out` (when one is there from an earlier pass or feed) and
-/// saves a checkpoint there after every training update. Only the network is carried from one
-/// replay to the next: the episode buffer, the optimizer state and epsilon's schedule start
-/// afresh with each feed and pass. When a replay trains nothing (too few final episodes) and no
-/// checkpoint exists yet, the initial network is saved so that `eval` has one.
+/// `oddsflow train`: each pass replays every feed in order with the single policy `drqn` acting
+/// (with exploration) from the checkpoint in `--out`, collects the final episodes into one
+/// trainer's buffer, then runs `--updates` training updates and saves the checkpoint the next
+/// pass acts with (see `learner::train`). A checkpoint already in `--out` is continued.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// The feeds to train on, replayed in order (`.jsonl`, `.jsonl.gz`, `.parquet`).
     #[arg(required = true)]
     pub feeds: Vec<PathBuf>,
-    /// The checkpoint directory (read when present, written after every update).
+    /// The checkpoint directory (continued when it holds one, written after every pass).
     #[arg(long)]
     pub out: PathBuf,
-    /// Passes over the feeds. The episode buffer is not carried across passes (nor across
-    /// feeds), only the network.
-    #[arg(long, default_value_t = 1)]
+    /// Passes over the feeds (act, then learn).
+    #[arg(long, default_value_t = 3)]
     pub passes: usize,
+    /// Training updates after each pass (each a batch of whole episodes from the buffer).
+    #[arg(long, default_value_t = 300)]
+    pub updates: usize,
     /// Seed of the policy; pass `i` uses `seed + i`.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -101,6 +101,13 @@ pub struct EvalArgs {
     /// Worker threads (timely's `-w`).
     #[arg(long, short = 'w', default_value_t = 1)]
     pub workers: usize,
+    /// The greedy margin: back a selection only when its Q beats no-bet's by more than this
+    /// (reward units: profit per maximum stake).
+    #[arg(long)]
+    pub min_advantage: Option<f64>,
+    /// Only the learner, without the baselines.
+    #[arg(long)]
+    pub no_baselines: bool,
 }
 
 #[derive(Args, Debug)]
@@ -183,6 +190,10 @@ pub struct ReplayArgs {
     /// none. Default: every baseline (the oracle only where there is a truth channel).
     #[arg(long)]
     pub policies: Option<String>,
+    /// The checkpoint the `drqn` policy starts from (default: the shipped pre-trained one,
+    /// `fixtures/drqn/`, embedded in the binary). It learns on from there as the feed plays.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     /// Seed of the random policy and of the bootstrap intervals.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -280,82 +291,25 @@ fn simulate_cmd(a: SimulateArgs) -> Result<()> {
 }
 
 fn train_cmd(a: TrainArgs) -> Result<()> {
-    use crate::learner::agent::{DrqnPolicy, DrqnPolicyConfig};
     use crate::learner::checkpoint;
-    let dir = &a.out;
-    for pass in 0..a.passes {
-        let seed = a.seed + pass as u64;
-        for feed in &a.feeds {
-            let had = checkpoint::exists(dir);
-            let before = if had { checkpoint::updates(dir)? } else { 0 };
-            let drqn = DrqnPolicyConfig {
-                seed,
-                checkpoint_in: had.then(|| dir.clone()),
-                checkpoint_out: Some(dir.clone()),
-                ..DrqnPolicyConfig::default()
-            };
-            let cfg = ReplayConfig {
-                progress: false,
-                keep_outputs: false,
-                policies: vec![PolicySpec::Drqn(drqn.clone())],
-                seed,
-                bookmaker: BookmakerConfig {
-                    bankroll: a.bankroll,
-                    ..BookmakerConfig::default()
-                },
-                ..ReplayConfig::default()
-            };
-            let timely =
-                timely::Config::from_args(["-w".to_string(), a.workers.to_string()].into_iter())
-                    .map_err(|e| anyhow::anyhow!("timely arguments: {e}"))?;
-            let Some((outputs, stats)) = replay(file_feed(feed), &cfg, None, timely)? else {
-                bail!("replaying {} gave no outputs", feed.display());
-            };
-            let after = if checkpoint::exists(dir) {
-                checkpoint::updates(dir)?
-            } else {
-                0
-            };
-            let updates = after.saturating_sub(before);
-            let r = outputs
-                .reports
-                .iter()
-                .find(|r| r.policy == "drqn")
-                .ok_or_else(|| anyhow::anyhow!("no drqn report for {}", feed.display()))?;
-            println!(
-                "pass {} feed {}: {} requests, {} accepted, settled profit {:.2}, ROI {:.4}, {} updates in {:.1}s",
-                pass + 1,
-                feed.display(),
-                r.requests,
-                r.accepted,
-                r.metrics.profit,
-                r.metrics.roi,
-                updates,
-                stats.elapsed_s
-            );
-            if updates == 0 {
-                if checkpoint::exists(dir) {
-                    println!(
-                        "  no training update (too few final episodes): the checkpoint is unchanged"
-                    );
-                } else {
-                    DrqnPolicy::from_config(DrqnPolicyConfig {
-                        checkpoint_out: None,
-                        ..drqn
-                    })?
-                    .save_checkpoint(dir)?;
-                    println!(
-                        "  no training update (too few final episodes): saved the initial network to {}",
-                        dir.display()
-                    );
-                }
-            }
-        }
-    }
+    use crate::learner::train::{TrainOptions, train};
+    let opts = TrainOptions {
+        passes: a.passes,
+        seed: a.seed,
+        workers: a.workers,
+        bankroll: a.bankroll,
+        updates_per_pass: a.updates,
+        ..TrainOptions::new(a.out.clone())
+    };
+    let report = train(&a.feeds, &opts, &mut |line| println!("{line}"))?;
     println!(
-        "checkpoint: {} ({} updates in all)",
-        dir.join(checkpoint::META_FILE).display(),
-        checkpoint::updates(dir)?
+        "trained: {} updates in {:.1} s, acting {:.1} s ({:.0} decisions/s); checkpoint {} ({} updates in all)",
+        report.updates,
+        report.update_s,
+        report.replay_s,
+        report.decisions_per_s,
+        a.out.join(checkpoint::META_FILE).display(),
+        checkpoint::updates(&a.out)?
     );
     Ok(())
 }
@@ -366,6 +320,9 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
         seed: a.seed,
         checkpoint_in: Some(a.model.clone()),
         frozen: true,
+        min_advantage: a
+            .min_advantage
+            .unwrap_or(DrqnPolicyConfig::default().min_advantage),
         ..DrqnPolicyConfig::default()
     });
     let args = ReplayArgs {
@@ -379,7 +336,8 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
         lateness_ms: 30_000,
         no_progress: true,
         discard_outputs: false,
-        policies: None,
+        policies: a.no_baselines.then(|| "none".to_string()),
+        model: None,
         seed: a.seed,
         truth: None,
         bankroll: 1_000.0,
@@ -388,6 +346,44 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
         help: None,
     };
     replay_with(args, vec![drqn])
+}
+
+/// The shipped pre-trained `drqn` checkpoint (`fixtures/drqn/`, trained by the learning benchmark
+/// on a simulated planted world, see the README), embedded in the binary and written to a
+/// directory of the system's temporary folder named by its content hash.
+pub fn shipped_checkpoint() -> Result<PathBuf> {
+    use crate::learner::checkpoint::{META_FILE, PARAMS_FILE};
+    const META: &[u8] = include_bytes!("../fixtures/drqn/checkpoint.json");
+    const PARAMS: &[u8] = include_bytes!("../fixtures/drqn/model.bpk");
+    // FNV-1a over both files.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in META.iter().chain(PARAMS) {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let dir = std::env::temp_dir().join(format!("oddsflow-drqn-{h:016x}"));
+    let complete = |d: &Path| {
+        std::fs::read(d.join(META_FILE)).is_ok_and(|m| m == META)
+            && std::fs::read(d.join(PARAMS_FILE)).is_ok_and(|p| p == PARAMS)
+    };
+    if !complete(&dir) {
+        // Written beside and renamed, so a concurrent process never reads half a file.
+        let tmp =
+            std::env::temp_dir().join(format!("oddsflow-drqn-{h:016x}.{}.tmp", std::process::id()));
+        std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        std::fs::write(tmp.join(META_FILE), META)?;
+        std::fs::write(tmp.join(PARAMS_FILE), PARAMS)?;
+        if std::fs::rename(&tmp, &dir).is_err() {
+            // Another process got there first (or a stale partial one is in the way).
+            let _ = std::fs::remove_dir_all(&tmp);
+            if !complete(&dir) {
+                bail!(
+                    "could not write the shipped checkpoint to {}",
+                    dir.display()
+                );
+            }
+        }
+    }
+    Ok(dir)
 }
 
 fn replay_cmd(a: ReplayArgs) -> Result<()> {
@@ -442,13 +438,31 @@ fn replay_with(a: ReplayArgs, extra: Vec<PolicySpec>) -> Result<()> {
     }
     .map(Arc::new);
     let mut policies = match a.policies.as_deref() {
-        None => PolicySpec::baselines(a.seed, truth.is_some()),
+        None => {
+            // The baselines and the learner (`eval` brings its own, frozen).
+            let mut v = PolicySpec::baselines(a.seed, truth.is_some());
+            if extra.is_empty() {
+                v.push(PolicySpec::parse("drqn", a.seed)?);
+            }
+            v
+        }
         Some("none") => Vec::new(),
         Some(list) => list
             .split(',')
             .map(|n| PolicySpec::parse(n.trim(), a.seed))
             .collect::<Result<Vec<_>>>()?,
     };
+    // The learner starts from `--model` or from the shipped checkpoint.
+    for p in &mut policies {
+        if let PolicySpec::Drqn(c) = p
+            && c.checkpoint_in.is_none()
+        {
+            c.checkpoint_in = Some(match &a.model {
+                Some(dir) => dir.clone(),
+                None => shipped_checkpoint()?,
+            });
+        }
+    }
     policies.extend(extra);
     let cfg = ReplayConfig {
         granularity_ms: a.granularity_ms,

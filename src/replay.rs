@@ -315,6 +315,8 @@ fn run_worker(
                 available: p.availability.available.clone(),
                 ratings: p.aggregates.team_ratings.clone(),
                 leagues: p.aggregates.league_averages.clone(),
+                results: p.state.results.clone(),
+                abandonments: p.state.abandonments.clone(),
             };
             let bookmaker = &cfg.bookmaker;
             let b = betting(&p.state, bookmaker, granularity, |rewards| {

@@ -457,3 +457,74 @@ fn incremental_settlement_equals_a_from_scratch_settlement() {
         "the ledger from scratch"
     );
 }
+
+/// The learner's coupons (2–4 legs from its probability head) are settled like any coupon: on a
+/// noisy feed with result corrections and abandonments, every `drqn` bet's final settlement equals
+/// a from-scratch settlement from the final results; and the learner never bets into a closed
+/// market.
+#[test]
+fn the_learners_coupons_settle_like_any_coupon() {
+    use oddsflow::learner::agent::{CouponConfig, DrqnPolicyConfig};
+    let sim = simulate(&SimConfig {
+        matches: 12,
+        seed: 45,
+        noise: NoiseConfig {
+            result_corrections: 0.5,
+            abandoned: 0.15,
+            ..NoiseConfig::typical()
+        },
+        ..SimConfig::default()
+    });
+    let cfg = ReplayConfig {
+        progress: false,
+        // Coupons at every chance: any leg is good enough.
+        policies: vec![PolicySpec::Drqn(DrqnPolicyConfig {
+            seed: 3,
+            coupons: CouponConfig {
+                min_edge: -1.0,
+                max_price: 1_000.0,
+                ..CouponConfig::default()
+            },
+            ..DrqnPolicyConfig::default()
+        })],
+        ..ReplayConfig::default()
+    };
+    let o = common::run(&sim.items, &cfg, 2);
+    let coupons = o
+        .betting
+        .decisions
+        .iter()
+        .filter(|d| d.request.legs.len() >= 2 && d.verdict.is_ok())
+        .count();
+    assert!(coupons >= 3, "{coupons} coupons accepted");
+    assert!(
+        o.betting
+            .decisions
+            .iter()
+            .all(|d| d.verdict != Err(RejectReason::Closed)),
+        "a bet into a closed market"
+    );
+    let times = common::assign_times(&sim.items, &cfg);
+    let end = *times.iter().max().expect("a feed");
+    let facts: BTreeMap<MatchId, MatchFacts> = sim
+        .matches
+        .iter()
+        .filter_map(|m| {
+            facts_at(&sim.items, &times, &cfg, m.match_id, end).map(|f| (m.match_id, f))
+        })
+        .collect();
+    let want = expected_settlements(&o.betting.decisions, &|m| facts.get(&m).cloned(), end);
+    let got = common::accumulate(&o.betting.settlements, end);
+    assert!(
+        got.keys()
+            .filter(|b| o
+                .betting
+                .decisions
+                .iter()
+                .any(|d| d.request.id == **b && d.request.legs.len() >= 2))
+            .count()
+            >= 1,
+        "a coupon settled"
+    );
+    common::assert_maps_eq(&got, &want, "the learner's settlements");
+}

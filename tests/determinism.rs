@@ -133,7 +133,7 @@ fn one_worker_two_workers_and_two_processes_write_identical_outputs() {
             .any(|(n, bytes)| n == "team_match_stats.parquet" && bytes.len() > 1000),
         "outputs are not empty"
     );
-    // Every baseline ran, and bets were taken and settled.
+    // Every baseline and the learner ran, and bets were taken and settled.
     let summary: serde_json::Value = serde_json::from_slice(
         &std::fs::read(Path::new(&dir("one")).join("summary.json")).expect("summary"),
     )
@@ -146,7 +146,7 @@ fn one_worker_two_workers_and_two_processes_write_identical_outputs() {
         .collect();
     assert_eq!(
         policies,
-        ["no-bet", "random", "favourite", "value", "oracle"]
+        ["no-bet", "random", "favourite", "value", "oracle", "drqn"]
     );
     assert!(
         one.iter()

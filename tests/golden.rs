@@ -10,6 +10,7 @@ mod common;
 use std::path::Path;
 
 use common::accumulate;
+use oddsflow::learner::agent::DrqnPolicyConfig;
 use oddsflow::policy::{PolicySpec, Truth};
 use oddsflow::replay::{Change, Outputs, ReplayConfig, file_feed, replay};
 use serde::Serialize;
@@ -107,10 +108,17 @@ fn snapshot<K: Ord + Clone + Serialize, V: Ord + Clone + Serialize>(
 #[test]
 fn demo_feed_matches_its_golden_outputs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    // What `oddsflow replay` runs with no arguments: the baselines, the oracle on the demo's truth.
+    // What `oddsflow replay` runs with no arguments: the baselines, the oracle on the demo's truth,
+    // and the learner from the shipped checkpoint, learning as it plays.
+    let mut policies = PolicySpec::baselines(1, true);
+    policies.push(PolicySpec::Drqn(DrqnPolicyConfig {
+        seed: 1,
+        checkpoint_in: Some(root.join("fixtures/drqn")),
+        ..DrqnPolicyConfig::default()
+    }));
     let cfg = ReplayConfig {
         progress: false,
-        policies: PolicySpec::baselines(1, true),
+        policies,
         seed: 1,
         ..ReplayConfig::default()
     };

@@ -57,14 +57,38 @@ fn train_then_eval_and_a_foreign_schema_is_refused() {
     let (model, out) = (path("model"), path("eval"));
 
     let stdout = ok(
-        oddsflow(&["train", &feed, "--out", &model, "--passes", "2"]),
+        oddsflow(&[
+            "train",
+            &feed,
+            "--out",
+            &model,
+            "--passes",
+            "2",
+            "--updates",
+            "20",
+        ]),
         "train",
     );
     eprintln!("{stdout}");
     assert_eq!(
-        stdout.lines().filter(|l| l.starts_with("pass ")).count(),
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("pass ") && l.contains("episodes, "))
+            .count(),
         2,
         "one line per pass and feed:\n{stdout}"
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("pass ") && l.contains(" updates over "))
+            .count(),
+        2,
+        "one training line per pass:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("40 updates in all"),
+        "two passes of 20 updates:\n{stdout}"
     );
     let meta_path = Path::new(&model).join("checkpoint.json");
     let meta: serde_json::Value =

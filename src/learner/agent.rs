@@ -32,30 +32,67 @@
 //! learner never sees: a refused bet settles nothing.) A bet stops counting as open when it
 //! settles, or when its match's episode becomes final (a refused bet never settles).
 //!
+//! The greedy choice backs a selection only when its Q beats no-bet's by more than
+//! `min_advantage` **and** the probability head agrees that `p̂ · price − 1 ≥ min_prob_edge`
+//! (two estimators of one edge, from payoffs and from outcomes); selections priced above
+//! `max_price` (10) are not backed.
+//!
+//! # Coupons
+//!
+//! After the singles, the coupon builder takes, for every live match whose probability
+//! estimates are at most `coupons.window_ms` old and that is in no coupon yet, its selection with
+//! the largest estimated edge `p̂ · price − 1` (at least `coupons.min_edge`, price at most
+//! `coupons.max_price`); with at least two such matches, one of them stepping now, it joins the
+//! best 2–4 into a coupon staked at `coupons.kelly` × the Kelly fraction on the joint probability
+//! `Π p̂` at the joint price `Π price` (capped at `coupons.max_stake`; not placed under 1). A
+//! coupon is a bet like any other for the book and settlement; it is not a Q action, so its
+//! profit is not a reward.
+//!
 //! # Rewards and episodes
 //!
 //! [`Policy::placed`] ties each bet id to its (match, step); [`Policy::settled`] adds
 //! `profit × diff × reward_scale` to that step's reward, so a correction (−1 old, +1 new) leaves
 //! the corrected profit. A match's episode is its steps; when it stops being live its end time is
 //! recorded, and `final_after_ms` (30 min) of event time later — results and most corrections in,
-//! a rejected bet never settles and keeps reward 0 — the episode is final and goes into a FIFO
-//! buffer of `buffer_episodes`. The match's GRU state is kept until then (a match that comes back
-//! live before that goes on with its episode) and dropped with it.
+//! a rejected bet never settles and keeps reward 0 — the episode is final: its selections'
+//! outcomes are read from the view's results ([`outcomes`]; abandoned: void), its steps get their
+//! counterfactual credit ([`hindsight`]), and it goes into a FIFO buffer of `buffer_episodes` (and
+//! to `episode_sink`). The match's GRU state is kept until then (a match that comes back live
+//! before that goes on with its episode) and dropped with it.
 //!
-//! # Training (R2D2-lite)
+//! # Counterfactual credit
 //!
-//! Every `train_every_episodes` final episodes, one update: sample `batch_episodes` episodes from
-//! the buffer (seeded, with replacement), pad them to the longest (weight 0 on padding) and
-//! **unroll each from its start with a zero GRU state** — no stored states, no burn-in; episodes
-//! are short enough (one match, throttled steps). The targets are n-step double-Q:
+//! A bet's payoff depends only on its price and the match's outcome, so at every step the value
+//! of the bets *not* placed is known once the match is over: backing selection `s` at step `t`
+//! would have reached the book `accept_window_ms` (tick + in-play delay, 6 s) later and met the
+//! market as the match's last step by then saw it — refused (0) if `s` was unquoted or its price
+//! had fallen by more than `price_tolerance`, otherwise taken at that price and settled by the
+//! outcome. With `counterfactual` on (the default), every available action at every step gets a
+//! target: `r_cf(a) + (G_t − r_t)` — its counterfactual reward in place of the step's real one,
+//! followed by what was actually done after it (no-bet: `r_cf = 0`). The action actually taken
+//! keeps its real, settled reward. This turns one match into hundreds of labelled bets rather
+//! than three, which is what makes learning from a few hundred matches possible; its one
+//! approximation is the acceptance check, which sees the market only at the agent's own steps.
+//!
+//! # Training (R2D2 with stored states)
+//!
+//! One update samples `batch_episodes` sequences (seeded, with replacement): an episode and a
+//! chunk start `s0`, a multiple of `seq_len` (48). The sequence is unrolled from the GRU state
+//! the acting network had before step `s0 − burn_in` (stored with every [`STATE_EVERY`]-th step,
+//! 16; zeros at the episode's start) through `burn_in` (16) steps without a loss, then `seq_len`
+//! steps with one, then up to `n_step` more for the bootstrap. Targets are n-step double-Q:
 //!
 //! ```text
 //! G_t = Σ_{k<n, t+k<T} γ^k r_{t+k} + [t+n < T] γ^n Q_target(s_{t+n})[argmax_{a available} Q_online(s_{t+n})[a]]
 //! ```
 //!
 //! with no bootstrap past the episode end; the target network is a copy of the online network
-//! synced every `target_sync_updates` updates. Then [`td_step`] (Huber loss, Adam with global
-//! gradient-norm clipping), and the acting network is refreshed from the online one.
+//! synced every `target_sync_updates` updates. The loss is the squared error over every (step,
+//! action) with a target plus `prob_weight` × the probability head's cross-entropy against each
+//! selection's outcome; [`td_step`] takes one Adam step with global gradient-norm clipping, and
+//! the acting network is refreshed from the online one. Online (`learn_online`), one update runs
+//! every `train_every_episodes` final episodes; `oddsflow train` ([`super::train`]) collects
+//! episodes from replays and trains between them.
 //!
 //! **Determinism.** One seeded [`ChaCha8Rng`] draws the initial weights (not burn's global
 //! generator), exploration and the training samples; matches are handled in id order from
@@ -63,6 +100,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use burn::module::{ModuleMapper, Param};
 use burn::prelude::*;
@@ -72,12 +110,16 @@ use serde::{Deserialize, Serialize};
 
 use oddsflow_dataflows::Time;
 use oddsflow_dataflows::bookmaker::{BetId, Settled};
-use oddsflow_dataflows::model::MatchId;
+use oddsflow_dataflows::model::{MatchId, MatchResult};
+use oddsflow_dataflows::settlement::{MatchFacts, Outcome, settle};
 
 use super::checkpoint;
-use super::encode::{ACTIONS, Action, action, encode, inputs, mask};
+use super::encode::{
+    ACTIONS, Action, MatchMemory, SELECTIONS, action, encode, first_action_of, inputs, mask,
+    selection_of,
+};
 use super::model::{
-    Adam, AdamConfig, Drqn, DrqnConfig, masked_argmax, masked_argmax_tensor, q_at, td_step,
+    Adam, AdamConfig, Batch, Drqn, DrqnConfig, masked_argmax, masked_argmax_tensor, q_at, td_step,
 };
 use crate::policy::{Account, Intent, Policy, View};
 
@@ -98,8 +140,13 @@ pub struct DrqnPolicyConfig {
     pub epsilon_end: f64,
     /// Decisions over which epsilon falls linearly from start to end.
     pub epsilon_decay_steps: u64,
-    /// Episodes per update (sampled with replacement).
+    /// Sequences per update (sampled with replacement).
     pub batch_episodes: usize,
+    /// Steps of a training sequence that get a loss (a multiple of [`STATE_EVERY`]).
+    pub seq_len: usize,
+    /// Steps unrolled before them from the stored state, without a loss (a multiple of
+    /// [`STATE_EVERY`]).
+    pub burn_in: usize,
     /// One update per this many final episodes.
     pub train_every_episodes: usize,
     /// Copy the online network to the target network every this many updates.
@@ -128,6 +175,114 @@ pub struct DrqnPolicyConfig {
     pub checkpoint_out: Option<PathBuf>,
     /// Evaluation: epsilon 0 (greedy over the available actions) and no training.
     pub frozen: bool,
+    /// Train as final episodes come in. Off: act (with exploration) and collect episodes only,
+    /// for `oddsflow train`, which trains offline between passes.
+    pub learn_online: bool,
+    /// Counterfactual credit: also learn the value of the bets *not* placed at a step, from the
+    /// match's outcome (see the module docs).
+    pub counterfactual: bool,
+    /// Counterfactual acceptance: a bet decided at a step reaches the book this long later (the
+    /// runner's tick plus the in-play delay).
+    pub accept_window_ms: u64,
+    /// Counterfactual acceptance: the book refuses a price that fell by more than this fraction.
+    pub price_tolerance: f64,
+    /// Weight of the probability head's cross-entropy in the loss.
+    pub prob_weight: f64,
+    /// Budget: a selection priced above this is not backed (long prices are the noisiest to
+    /// learn and to bet).
+    pub max_price: f64,
+    /// The greedy choice backs a selection only when its Q beats no-bet's by more than this (in
+    /// reward units); exploration ignores it.
+    pub min_advantage: f64,
+    /// The greedy choice also needs the probability head to agree: `p̂ · price − 1` of the
+    /// chosen selection at least this (two estimators of the same edge, one from the payoffs,
+    /// one from the outcomes, must both see it); exploration ignores it.
+    pub min_prob_edge: f64,
+    /// The coupon builder.
+    pub coupons: CouponConfig,
+    /// Where final episodes also go (in-process, for `oddsflow train`); not serialized.
+    #[serde(skip)]
+    pub episode_sink: EpisodeSink,
+}
+
+/// Settings of the coupon builder (see the module docs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CouponConfig {
+    pub enabled: bool,
+    /// Least estimated edge `p̂ · price − 1` of every leg.
+    pub min_edge: f64,
+    /// Highest price of a leg.
+    pub max_price: f64,
+    /// Most legs (at least 2).
+    pub max_legs: usize,
+    /// Fraction of the Kelly stake on the joint probability.
+    pub kelly: f64,
+    /// Most stake of one coupon; a coupon whose stake would be under 1 is not placed.
+    pub max_stake: f64,
+    /// A match's probability estimates are used for this long after its step.
+    pub window_ms: u64,
+}
+
+impl Default for CouponConfig {
+    fn default() -> Self {
+        CouponConfig {
+            enabled: true,
+            min_edge: 0.05,
+            max_price: 5.0,
+            max_legs: 4,
+            kelly: 0.1,
+            max_stake: 10.0,
+            window_ms: 10_000,
+        }
+    }
+}
+
+/// A shared, in-process list that final episodes are copied into (`oddsflow train` collects the
+/// episodes of a replay with it). Equal only to itself.
+#[derive(Clone, Default)]
+pub struct EpisodeSink(Option<Arc<Mutex<Vec<Episode>>>>);
+
+impl EpisodeSink {
+    pub fn new() -> Self {
+        EpisodeSink(Some(Arc::new(Mutex::new(Vec::new()))))
+    }
+
+    /// Takes the episodes collected so far.
+    pub fn take(&self) -> Vec<Episode> {
+        self.0
+            .as_ref()
+            .map(|v| std::mem::take(&mut *v.lock().unwrap_or_else(|e| e.into_inner())))
+            .unwrap_or_default()
+    }
+
+    fn push(&self, episode: &Episode) {
+        if let Some(v) = &self.0 {
+            v.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(episode.clone());
+        }
+    }
+}
+
+impl std::fmt::Debug for EpisodeSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "EpisodeSink(on)"
+        } else {
+            "EpisodeSink(off)"
+        })
+    }
+}
+
+impl PartialEq for EpisodeSink {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
 }
 
 impl Default for DrqnPolicyConfig {
@@ -142,7 +297,9 @@ impl Default for DrqnPolicyConfig {
             epsilon_start: 0.2,
             epsilon_end: 0.02,
             epsilon_decay_steps: 20_000,
-            batch_episodes: 8,
+            batch_episodes: 16,
+            seq_len: 48,
+            burn_in: 16,
             train_every_episodes: 4,
             target_sync_updates: 10,
             buffer_episodes: 500,
@@ -155,6 +312,16 @@ impl Default for DrqnPolicyConfig {
             checkpoint_in: None,
             checkpoint_out: None,
             frozen: false,
+            learn_online: true,
+            counterfactual: true,
+            accept_window_ms: 6_000,
+            price_tolerance: 0.02,
+            prob_weight: 0.5,
+            min_advantage: 0.05,
+            max_price: 10.0,
+            min_prob_edge: 0.1,
+            coupons: CouponConfig::default(),
+            episode_sink: EpisodeSink::default(),
         }
     }
 }
@@ -162,8 +329,19 @@ impl Default for DrqnPolicyConfig {
 /// One decision step of an episode.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
+    /// Its event time.
+    pub at: Time,
     /// The encoded input ([`encode`]).
     pub x: Vec<f32>,
+    /// The price of each of the [`SELECTIONS`] at the step (0: not quoted).
+    pub prices: [f32; SELECTIONS.len()],
+    /// Counterfactual credit, filled when the episode is final: per selection, the profit per
+    /// unit stake of backing it at this step ([`hindsight`]); `None` when it was not quoted or
+    /// the outcome is unknown.
+    pub hindsight: [Option<f32>; SELECTIONS.len()],
+    /// The acting network's GRU state before the step, `[hidden]`: kept every
+    /// [`STATE_EVERY`] steps, where a training sequence may start (R2D2's stored state).
+    pub state: Option<Vec<f32>>,
     /// The action mask at the step.
     pub mask: [bool; ACTIONS],
     /// The action taken (0 when a bet was skipped).
@@ -176,6 +354,9 @@ pub struct Step {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Episode {
     pub steps: Vec<Step>,
+    /// Filled when the episode is final and the match has a result (or was abandoned): per
+    /// selection, `Some(won)`, or `None` when void (abandoned).
+    pub outcomes: Option<[Option<bool>; SELECTIONS.len()]>,
 }
 
 /// A match being played (or ended but not final yet).
@@ -189,6 +370,93 @@ struct Track {
     ended: Option<Time>,
     /// The bets of its steps.
     bets: Vec<BetId>,
+    /// The coupons it is a leg of.
+    coupons: Vec<BetId>,
+    /// The context memory of its steps.
+    memory: MatchMemory,
+    /// The probability head's estimate per selection at its last step, and when.
+    probs: Option<(Time, [f32; SELECTIONS.len()])>,
+}
+
+impl Track {
+    fn new() -> Self {
+        Track {
+            episode: Episode::default(),
+            state: None,
+            last: None,
+            ended: None,
+            bets: Vec::new(),
+            coupons: Vec::new(),
+            memory: MatchMemory::default(),
+            probs: None,
+        }
+    }
+}
+
+/// The outcome of each of the [`SELECTIONS`] in a match with this result (`None`: void).
+pub fn outcomes(
+    result: Option<&MatchResult>,
+    abandoned: bool,
+) -> Option<[Option<bool>; SELECTIONS.len()]> {
+    if abandoned {
+        return Some([None; SELECTIONS.len()]);
+    }
+    let r = result?;
+    let facts = MatchFacts {
+        full_time: r.full_time,
+        corners: r.corners,
+        goals: Vec::new(),
+        abandoned: false,
+    };
+    let mut out = [None; SELECTIONS.len()];
+    for (o, (mk, sel)) in out.iter_mut().zip(SELECTIONS) {
+        *o = match settle(mk, sel, &[], &facts) {
+            Ok(Outcome::Won) => Some(true),
+            Ok(Outcome::Lost) => Some(false),
+            _ => None,
+        };
+    }
+    Some(out)
+}
+
+/// Counterfactual credit for every step of a final episode: per selection quoted at the step,
+/// the profit per unit stake had it been backed there. The bet is taken to reach the book
+/// `window_ms` later and to meet the market as the match's last step by then saw it: refused
+/// (profit 0) if the selection was not quoted or its price had fallen by more than `tolerance`,
+/// otherwise taken at that price and settled by `outcomes` (void: 0).
+pub fn hindsight(
+    steps: &[Step],
+    outcomes: &[Option<bool>; SELECTIONS.len()],
+    window_ms: u64,
+    tolerance: f64,
+) -> Vec<[Option<f32>; SELECTIONS.len()]> {
+    let mut out = Vec::with_capacity(steps.len());
+    let mut j = 0;
+    for (i, step) in steps.iter().enumerate() {
+        // The last step at or before the bet reaches the book.
+        j = j.max(i);
+        while j + 1 < steps.len() && steps[j + 1].at <= step.at + window_ms {
+            j += 1;
+        }
+        let then = &steps[j];
+        let mut row = [None; SELECTIONS.len()];
+        for s in 0..SELECTIONS.len() {
+            let price = step.prices[s];
+            if price <= 0.0 {
+                continue;
+            }
+            let taken = then.prices[s];
+            let refused = taken <= 0.0 || f64::from(taken) < f64::from(price) * (1.0 - tolerance);
+            row[s] = Some(match outcomes[s] {
+                _ if refused => 0.0,
+                None => 0.0,
+                Some(true) => taken - 1.0,
+                Some(false) => -1.0,
+            });
+        }
+        out.push(row);
+    }
+    out
 }
 
 /// The online DRQN policy (see the module docs).
@@ -204,8 +472,8 @@ pub struct DrqnPolicy {
     optim: Adam,
     tracks: BTreeMap<MatchId, Track>,
     bets: BTreeMap<BetId, (MatchId, usize)>,
-    /// The (match, step, stake) of each intent returned by the last `decide`.
-    last_out: Vec<(MatchId, usize, f64)>,
+    /// What each intent returned by the last `decide` was.
+    last_out: Vec<Out>,
     /// Stakes of the bets placed and not settled yet.
     open: BTreeMap<BetId, f64>,
     buffer: VecDeque<Episode>,
@@ -214,6 +482,15 @@ pub struct DrqnPolicy {
     updates: u64,
     /// The updates recorded in `checkpoint_in` (0 without one).
     base_updates: u64,
+}
+
+/// Every this many steps a step keeps the GRU state it started from.
+pub const STATE_EVERY: usize = 16;
+
+/// An intent of the last `decide`: a single from a step, or a coupon over matches.
+enum Out {
+    Single { m: MatchId, step: usize, stake: f64 },
+    Coupon { matches: Vec<MatchId>, stake: f64 },
 }
 
 /// Re-draws every float parameter from a seeded generator: weights `[fan_in, ..]` uniform in
@@ -393,17 +670,32 @@ impl DrqnPolicy {
             let Some(t) = self.tracks.remove(&m) else {
                 continue;
             };
-            for b in &t.bets {
+            for b in t.bets.iter().chain(&t.coupons) {
                 self.bets.remove(b);
                 // A bet the book refused never settles: it stops counting as open here.
                 self.open.remove(b);
             }
-            if t.episode.steps.is_empty() {
+            let mut episode = t.episode;
+            if episode.steps.is_empty() {
                 continue;
             }
-            self.remember(t.episode);
+            episode.outcomes = outcomes(view.results.get(&m), view.abandoned.contains(&m));
+            if let Some(o) = &episode.outcomes {
+                let credit = hindsight(
+                    &episode.steps,
+                    o,
+                    self.cfg.accept_window_ms,
+                    self.cfg.price_tolerance,
+                );
+                for (step, h) in episode.steps.iter_mut().zip(credit) {
+                    step.hindsight = h;
+                }
+            }
+            self.cfg.episode_sink.push(&episode);
+            self.remember(episode);
             self.finals += 1;
             if !self.cfg.frozen
+                && self.cfg.learn_online
                 && self
                     .finals
                     .is_multiple_of(self.cfg.train_every_episodes.max(1) as u64)
@@ -420,23 +712,48 @@ impl DrqnPolicy {
             return None;
         }
         let b = self.cfg.batch_episodes.max(1);
-        let picks: Vec<usize> = (0..b)
-            .map(|_| self.rng.random_range(0..self.buffer.len()))
-            .collect();
-        let eps: Vec<&Episode> = picks.iter().map(|&i| &self.buffer[i]).collect();
-        let t_max = eps.iter().map(|e| e.steps.len()).max().unwrap_or(1);
+        let (n, every) = (self.cfg.n_step.max(1), STATE_EVERY);
+        let seq_len = self.cfg.seq_len.max(every) / every * every;
+        let burn_in = self.cfg.burn_in / every * every;
+        // A sample: an episode and a chunk start `s0` (a multiple of `seq_len`); the sequence
+        // runs from `s0 - burn_in` (from the stored state there) to `s0 + seq_len + n` (the
+        // last `n` only for bootstrapping), cut to the episode.
+        struct Sample<'a> {
+            e: &'a Episode,
+            from: usize,
+            train: std::ops::Range<usize>,
+            to: usize,
+        }
+        let mut samples = Vec::with_capacity(b);
+        for _ in 0..b {
+            let e = &self.buffer[self.rng.random_range(0..self.buffer.len())];
+            let len = e.steps.len();
+            let chunks = len.div_ceil(seq_len);
+            let s0 = self.rng.random_range(0..chunks) * seq_len;
+            samples.push(Sample {
+                e,
+                from: s0.saturating_sub(burn_in),
+                train: s0..(s0 + seq_len).min(len),
+                to: (s0 + seq_len + n).min(len),
+            });
+        }
+        let t_max = samples.iter().map(|s| s.to - s.from).max().unwrap_or(1);
         let n_in = inputs();
-        let mut x = vec![0.0f32; b * t_max * n_in];
-        let mut masks = vec![false; b * t_max * ACTIONS];
-        let mut actions = vec![0i64; b * t_max];
-        let mut weights = vec![0.0f32; b * t_max];
-        for (i, e) in eps.iter().enumerate() {
-            for (t, s) in e.steps.iter().enumerate() {
+        let hidden = self.online.hidden;
+        let rows = b * t_max;
+        let mut x = vec![0.0f32; rows * n_in];
+        let mut masks = vec![false; rows * ACTIONS];
+        let mut h0 = vec![0.0f32; b * hidden];
+        for (i, smp) in samples.iter().enumerate() {
+            if let Some(st) = &smp.e.steps[smp.from].state
+                && st.len() == hidden
+            {
+                h0[i * hidden..(i + 1) * hidden].copy_from_slice(st);
+            }
+            for (t, s) in smp.e.steps[smp.from..smp.to].iter().enumerate() {
                 let row = i * t_max + t;
                 x[row * n_in..(row + 1) * n_in].copy_from_slice(&s.x);
                 masks[row * ACTIONS..(row + 1) * ACTIONS].copy_from_slice(&s.mask);
-                actions[row] = s.action as i64;
-                weights[row] = 1.0;
             }
         }
 
@@ -444,15 +761,23 @@ impl DrqnPolicy {
         let device = self.acting.input.weight.val().device();
         let xt = Tensor::<3>::from_data(TensorData::new(x.clone(), [b, t_max, n_in]), &device);
         let mt = Tensor::<3, Bool>::from_data(TensorData::new(masks, [b, t_max, ACTIONS]), &device);
-        let q_online = self.acting.forward(xt.clone(), None).q;
-        let q_target = self.target.forward(xt, None).q;
+        let h0t = Tensor::<2>::from_data(TensorData::new(h0.clone(), [b, hidden]), &device);
+        let q_online = self.acting.forward(xt.clone(), Some(h0t.clone())).q;
+        let q_target = self.target.forward(xt, Some(h0t)).q;
         let boot = floats(q_at(q_target, masked_argmax_tensor(q_online, mt)));
 
-        let (gamma, n) = (self.cfg.gamma, self.cfg.n_step.max(1));
-        let mut targets = vec![0.0f32; b * t_max];
-        for (i, e) in eps.iter().enumerate() {
-            let len = e.steps.len();
-            for t in 0..len {
+        let gamma = self.cfg.gamma;
+        let unit = self.cfg.max_stake * self.cfg.reward_scale;
+        let mut q_target = vec![0.0f32; rows * ACTIONS];
+        let mut q_weight = vec![0.0f32; rows * ACTIONS];
+        let mut p_target = vec![0.0f32; rows * ACTIONS];
+        let mut p_weight = vec![0.0f32; rows * ACTIONS];
+        for (i, smp) in samples.iter().enumerate() {
+            let (e, len) = (smp.e, smp.e.steps.len());
+            for t in smp.train.clone() {
+                let row = i * t_max + (t - smp.from);
+                // n-step return; the sequence runs `n` steps past its training rows (or to the
+                // episode's end), so `t + n` is in it whenever it is in the episode.
                 let mut g = 0.0;
                 let mut disc = 1.0;
                 for k in 0..n {
@@ -463,25 +788,62 @@ impl DrqnPolicy {
                     disc *= gamma;
                 }
                 if t + n < len {
-                    g += disc * f64::from(boot[i * t_max + t + n]);
+                    g += disc * f64::from(boot[row + n]);
                 }
-                targets[i * t_max + t] = g as f32;
+                let step = &e.steps[t];
+                let cell = row * ACTIONS;
+                q_target[cell + step.action] = g as f32;
+                q_weight[cell + step.action] = 1.0;
+                // Counterfactual credit: the other actions at this step, followed by what was
+                // actually done after it.
+                let rest = g - step.reward;
+                if self.cfg.counterfactual && e.outcomes.is_some() {
+                    for a in 0..ACTIONS {
+                        if a == step.action {
+                            continue;
+                        }
+                        let r = match action(a) {
+                            Action::NoBet => Some(0.0),
+                            Action::Back { fraction, .. } => step.hindsight[selection_of(a)]
+                                .map(|h| f64::from(h) * fraction * unit),
+                        };
+                        if let Some(r) = r {
+                            q_target[cell + a] = (r + rest) as f32;
+                            q_weight[cell + a] = 1.0;
+                        }
+                    }
+                }
+                if let Some(o) = &e.outcomes {
+                    for a in 1..ACTIONS {
+                        if let Some(won) = o[selection_of(a)] {
+                            p_target[cell + a] = f32::from(u8::from(won));
+                            p_weight[cell + a] = 1.0;
+                        }
+                    }
+                }
             }
         }
 
         let ad = self.online.input.weight.val().device();
-        let x = Tensor::<3>::from_data(TensorData::new(x, [b, t_max, n_in]), &ad);
-        let actions = Tensor::<2, Int>::from_data(TensorData::new(actions, [b, t_max]), &ad);
-        let targets = Tensor::<2>::from_data(TensorData::new(targets, [b, t_max]), &ad);
-        let weights = Tensor::<2>::from_data(TensorData::new(weights, [b, t_max]), &ad);
+        let shape = [b, t_max, ACTIONS];
+        let t3 = |v: Vec<f32>| Tensor::<3>::from_data(TensorData::new(v, shape), &ad);
+        let batch = Batch {
+            x: Tensor::<3>::from_data(TensorData::new(x, [b, t_max, n_in]), &ad),
+            state: Some(Tensor::<2>::from_data(
+                TensorData::new(h0, [b, hidden]),
+                &ad,
+            )),
+            q_target: t3(q_target),
+            q_weight: t3(q_weight),
+            p_target: t3(p_target),
+            p_weight: t3(p_weight),
+        };
         let online = self.online.clone();
         let (online, loss) = td_step(
             online,
             &mut self.optim,
-            x,
-            actions,
-            targets,
-            weights,
+            &batch,
+            self.cfg.prob_weight as f32,
             self.cfg.lr,
         );
         self.online = online;
@@ -502,6 +864,78 @@ impl DrqnPolicy {
     }
 }
 
+impl DrqnPolicy {
+    /// The coupon builder (see the module docs): legs from the matches whose probability
+    /// estimates are at most `window_ms` old, at least one of them stepping now.
+    fn coupon(
+        &mut self,
+        now: Time,
+        view: &View,
+        stepped: &[MatchId],
+        account: &Account,
+        open: f64,
+    ) -> Option<Intent> {
+        let c = &self.cfg.coupons;
+        if !c.enabled || c.max_legs < 2 {
+            return None;
+        }
+        // The best leg of each match: (edge, match, selection, p̂, price).
+        let mut legs = Vec::new();
+        for (m, t) in &self.tracks {
+            let Some((at, probs)) = t.probs else {
+                continue;
+            };
+            if now.saturating_sub(at) > c.window_ms
+                || t.ended.is_some()
+                || !t.coupons.is_empty()
+                || !view.features.contains_key(m)
+            {
+                continue;
+            }
+            let Some(quotes) = view.quotes.get(m) else {
+                continue;
+            };
+            let mut best: Option<(f64, MatchId, usize, f64, f64)> = None;
+            for (s, key) in SELECTIONS.iter().enumerate() {
+                let Some(q) = quotes.get(key) else {
+                    continue;
+                };
+                let (p, price) = (f64::from(probs[s]), q.price.0);
+                let edge = p * price - 1.0;
+                if price <= c.max_price && edge >= c.min_edge && best.is_none_or(|(e, ..)| edge > e)
+                {
+                    best = Some((edge, *m, s, p, price));
+                }
+            }
+            legs.extend(best);
+        }
+        if !legs.iter().any(|(_, m, ..)| stepped.contains(m)) {
+            return None;
+        }
+        // Highest edges first (ties: lower match id).
+        legs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        legs.truncate(c.max_legs);
+        if legs.len() < 2 {
+            return None;
+        }
+        let p: f64 = legs.iter().map(|l| l.3).product();
+        let price: f64 = legs.iter().map(|l| l.4).product();
+        let kelly = (p * price - 1.0) / (price - 1.0);
+        let stake = (c.kelly * kelly * account.bankroll()).min(c.max_stake);
+        if !(stake >= 1.0) || stake > account.bankroll() || open + stake > self.cfg.max_open_stake {
+            return None;
+        }
+        let stake = (stake * 100.0).floor() / 100.0;
+        Some(Intent {
+            legs: legs
+                .iter()
+                .map(|&(_, m, s, ..)| (m, SELECTIONS[s].0, SELECTIONS[s].1))
+                .collect(),
+            stake,
+        })
+    }
+}
+
 impl Policy for DrqnPolicy {
     fn decide(
         &mut self,
@@ -513,7 +947,7 @@ impl Policy for DrqnPolicy {
         self.last_out.clear();
         self.finish(now, view);
 
-        // The matches that step now, in id order.
+        // The matches that step now, in id order, with their encoded input.
         let mut stepping = Vec::new();
         for &m in changed {
             let Some(fv) = view.features.get(&m) else {
@@ -527,7 +961,16 @@ impl Policy for DrqnPolicy {
                 }
             };
             if due {
-                stepping.push((m, encode(fv, view.quotes.get(&m)), mk));
+                let quotes = view.quotes.get(&m);
+                let track = self.tracks.entry(m).or_insert_with(Track::new);
+                let ctx = track.memory.observe(now, fv, quotes);
+                let mut prices = [0.0f32; SELECTIONS.len()];
+                for (p, key) in prices.iter_mut().zip(SELECTIONS.iter()) {
+                    *p = quotes
+                        .and_then(|q| q.get(key))
+                        .map_or(0.0, |q| q.price.0 as f32);
+                }
+                stepping.push((m, encode(fv, quotes, &ctx), mk, prices));
             }
         }
         if stepping.is_empty() {
@@ -540,12 +983,12 @@ impl Policy for DrqnPolicy {
         let n_in = inputs();
         let x: Vec<f32> = stepping
             .iter()
-            .flat_map(|(_, x, _)| x.iter().copied())
+            .flat_map(|(_, x, _, _)| x.iter().copied())
             .collect();
         let x = Tensor::<3>::from_data(TensorData::new(x, [k, 1, n_in]), &device);
         let states: Vec<Tensor<2>> = stepping
             .iter()
-            .map(|(m, _, _)| {
+            .map(|(m, ..)| {
                 self.tracks
                     .get(m)
                     .and_then(|t| t.state.clone())
@@ -554,39 +997,61 @@ impl Policy for DrqnPolicy {
             .collect();
         let out = self.acting.forward(x, Some(Tensor::cat(states, 0)));
         let q = floats(out.q);
+        let probs = floats(out.prob);
 
         let eps = self.epsilon();
         let mut intents = Vec::new();
         let mut open: f64 = self.open.values().sum();
-        for (i, (m, x, mut mk)) in stepping.into_iter().enumerate() {
+        let stepped: Vec<MatchId> = stepping.iter().map(|(m, ..)| *m).collect();
+        for (i, (m, x, raw, prices)) in stepping.into_iter().enumerate() {
+            let mut mk = raw;
             // The budget: only bets the book would take (and at most a few per match) are
             // available — masked for acting and, stored with the step, for the targets.
             let placed = self.tracks.get(&m).map_or(0, |t| t.bets.len());
             for (a, available) in mk.iter_mut().enumerate().skip(1) {
                 if let Action::Back { fraction, .. } = action(a) {
                     let stake = fraction * self.cfg.max_stake;
-                    *available &= placed < self.cfg.max_bets_per_match
+                    *available &= f64::from(prices[selection_of(a)]) <= self.cfg.max_price
+                        && placed < self.cfg.max_bets_per_match
                         && stake <= account.bankroll()
                         && open + stake <= self.cfg.max_open_stake;
                 }
             }
+            let qs = &q[i * ACTIONS..(i + 1) * ACTIONS];
             let explore = self.rng.random::<f64>() < eps;
             let mut a = if explore {
                 let avail: Vec<usize> = (0..ACTIONS).filter(|&a| a == 0 || mk[a]).collect();
                 avail[self.rng.random_range(0..avail.len())]
             } else {
-                masked_argmax(&q[i * ACTIONS..(i + 1) * ACTIONS], &mk)
+                let best = masked_argmax(qs, &mk);
+                let edge = f64::from(probs[i * ACTIONS + best])
+                    * f64::from(prices[selection_of(best)])
+                    - 1.0;
+                if f64::from(qs[best] - qs[0]) > self.cfg.min_advantage
+                    && edge >= self.cfg.min_prob_edge
+                {
+                    best
+                } else {
+                    0
+                }
             };
             self.decisions += 1;
-            let track = self.tracks.entry(m).or_insert_with(|| Track {
-                episode: Episode::default(),
-                state: None,
-                last: None,
-                ended: None,
-                bets: Vec::new(),
+            let track = self.tracks.entry(m).or_insert_with(Track::new);
+            // The cadence compares availability, not the budget (which changes with every bet).
+            track.last = Some((now, raw));
+            let state = (track.episode.steps.len() % STATE_EVERY == 0).then(|| {
+                floats(
+                    track
+                        .state
+                        .clone()
+                        .unwrap_or_else(|| self.acting.zero_state(1, &device)),
+                )
             });
-            track.state = Some(out.state.clone().narrow(0, i, 1));
-            track.last = Some((now, mk));
+            let mut p = [0.0f32; SELECTIONS.len()];
+            for (s, p) in p.iter_mut().enumerate() {
+                *p = probs[i * ACTIONS + first_action_of(s)];
+            }
+            track.probs = Some((now, p));
             let step = track.episode.steps.len();
             if let Action::Back {
                 market,
@@ -597,18 +1062,30 @@ impl Policy for DrqnPolicy {
                 let stake = fraction * self.cfg.max_stake;
                 if mk[a] {
                     intents.push(Intent::single(m, market, selection, stake));
-                    self.last_out.push((m, step, stake));
+                    self.last_out.push(Out::Single { m, step, stake });
                     open += stake;
                 } else {
                     a = 0;
                 }
             }
+            track.state = Some(out.state.clone().narrow(0, i, 1));
             track.episode.steps.push(Step {
+                at: now,
+                state,
                 x,
+                prices,
+                hindsight: [None; SELECTIONS.len()],
                 mask: mk,
                 action: a,
                 reward: 0.0,
             });
+        }
+        if let Some(coupon) = self.coupon(now, view, &stepped, account, open) {
+            self.last_out.push(Out::Coupon {
+                matches: coupon.legs.iter().map(|l| l.0).collect(),
+                stake: coupon.stake,
+            });
+            intents.push(coupon);
         }
         intents
     }
@@ -631,12 +1108,23 @@ impl Policy for DrqnPolicy {
 
     fn placed(&mut self, _now: Time, bets: &[(usize, BetId)]) {
         for &(i, id) in bets {
-            if let Some(&(m, step, stake)) = self.last_out.get(i) {
-                self.bets.insert(id, (m, step));
-                self.open.insert(id, stake);
-                if let Some(t) = self.tracks.get_mut(&m) {
-                    t.bets.push(id);
+            match self.last_out.get(i) {
+                Some(&Out::Single { m, step, stake }) => {
+                    self.bets.insert(id, (m, step));
+                    self.open.insert(id, stake);
+                    if let Some(t) = self.tracks.get_mut(&m) {
+                        t.bets.push(id);
+                    }
                 }
+                Some(Out::Coupon { matches, stake }) => {
+                    self.open.insert(id, *stake);
+                    for m in matches {
+                        if let Some(t) = self.tracks.get_mut(m) {
+                            t.coupons.push(id);
+                        }
+                    }
+                }
+                None => {}
             }
         }
     }
@@ -645,7 +1133,7 @@ impl Policy for DrqnPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::learner::encode::first_action_of;
+    use crate::learner::encode::Context;
     use oddsflow_dataflows::availability::Quote;
     use oddsflow_dataflows::dominance::Dominance;
     use oddsflow_dataflows::features::{FeatureVector, MarketProbs, TeamFeatures};
@@ -708,6 +1196,19 @@ mod tests {
             hidden: 16,
             min_step_ms: 0,
             ..DrqnPolicyConfig::default()
+        }
+    }
+
+    fn step(at: Time, x: Vec<f32>, mask: [bool; ACTIONS], action: usize, reward: f64) -> Step {
+        Step {
+            at,
+            state: None,
+            x,
+            prices: [0.0; SELECTIONS.len()],
+            hindsight: [None; SELECTIONS.len()],
+            mask,
+            action,
+            reward,
         }
     }
 
@@ -784,7 +1285,10 @@ mod tests {
             let out = p.decide(T0 + i * 10_000, &view, &ms, &account());
             let mut ids = Vec::new();
             for (k, intent) in out.iter().enumerate() {
-                *per_match.entry(intent.legs[0].0).or_insert(0) += 1;
+                if intent.legs.len() == 1 {
+                    // (Coupons are outside the per-match count of singles, not the open stakes.)
+                    *per_match.entry(intent.legs[0].0).or_insert(0) += 1;
+                }
                 open += intent.stake;
                 let id = BetId { policy: 0, seq };
                 seq += 1;
@@ -947,8 +1451,9 @@ mod tests {
         let mut view = View::default();
         x12(&mut view, 1, true);
         view.features.insert(1, features(10, [0, 0]));
-        let x0 = encode(&view.features[&1], view.quotes.get(&1));
-        let x1 = encode(&features(11, [0, 0]), view.quotes.get(&1));
+        let ctx = Context::default();
+        let x0 = encode(&view.features[&1], view.quotes.get(&1), &ctx);
+        let x1 = encode(&features(11, [0, 0]), view.quotes.get(&1), &ctx);
         let mk = mask(&view, 1);
         let home = first_action_of(0);
         let available: Vec<usize> = (0..ACTIONS).filter(|&a| mk[a]).collect();
@@ -965,19 +1470,11 @@ mod tests {
             };
             p.remember(Episode {
                 steps: vec![
-                    Step {
-                        x: x0.clone(),
-                        mask: mk,
-                        action: a,
-                        reward,
-                    },
-                    Step {
-                        x: x1.clone(),
-                        mask: mk,
-                        action: 0,
-                        reward: 0.0,
-                    },
+                    step(0, x0.clone(), mk, a, reward),
+                    step(1000, x1.clone(), mk, 0, 0.0),
                 ],
+                // No outcome: only the taken actions are credited.
+                outcomes: None,
             });
         }
         let start = std::time::Instant::now();
@@ -1004,5 +1501,182 @@ mod tests {
             q[0]
         );
         assert_eq!(masked_argmax(&q, &mk) / 3, home / 3);
+    }
+
+    #[test]
+    fn outcomes_follow_the_result_and_abandonment_voids() {
+        use oddsflow_dataflows::model::Score;
+        let result = MatchResult {
+            version: 1,
+            half_time: Score { home: 1, away: 0 },
+            full_time: Score { home: 2, away: 1 },
+            corners: None,
+        };
+        let o = outcomes(Some(&result), false).expect("a result");
+        let won: Vec<bool> = o.iter().map(|x| x.expect("decided")).collect();
+        // 1X2 home/draw/away, over/under 1.5, over/under 2.5, BTTS yes/no.
+        assert_eq!(
+            won,
+            [true, false, false, true, false, true, false, true, false]
+        );
+        assert_eq!(
+            outcomes(Some(&result), true),
+            Some([None; SELECTIONS.len()])
+        );
+        assert_eq!(outcomes(None, false), None);
+    }
+
+    #[test]
+    fn hindsight_credits_the_bets_not_placed_as_the_book_would_take_them() {
+        let mut steps = Vec::new();
+        let mk = [true; ACTIONS];
+        for (i, at) in [0u64, 3_000, 20_000, 24_000, 40_000]
+            .into_iter()
+            .enumerate()
+        {
+            let mut s = step(at, Vec::new(), mk, 0, 0.0);
+            s.prices[0] = 2.0; // home, steady
+            s.prices[1] = [3.0, 0.0, 3.0, 3.0, 3.0][i]; // draw: suspended at 3 s
+            s.prices[2] = [4.0, 4.0, 4.0, 3.0, 3.0][i]; // away: shortens at 24 s
+            s.prices[3] = [1.5, 1.6, 1.5, 1.5, 0.0][i]; // over 1.5: lengthens at 3 s
+            steps.push(s);
+        }
+        let mut o = [Some(false); SELECTIONS.len()];
+        o[0] = Some(true);
+        o[2] = Some(true);
+        o[3] = Some(true);
+        let h = hindsight(&steps, &o, 6_000, 0.02);
+        let at = |i: usize, s: usize| h[i][s];
+        assert_eq!(at(0, 0), Some(1.0), "a winner at 2.0");
+        assert_eq!(
+            at(0, 1),
+            Some(0.0),
+            "the draw is suspended when the bet arrives"
+        );
+        assert_eq!(at(1, 1), None, "not quoted: no credit");
+        assert_eq!(at(2, 1), Some(-1.0), "a loser");
+        assert_eq!(at(2, 2), Some(0.0), "away fell from 4.0 to 3.0: refused");
+        assert_eq!(at(3, 2), Some(2.0), "taken at 3.0");
+        assert_eq!(
+            at(0, 3),
+            Some(0.6000000238418579),
+            "taken at the better price 1.6"
+        );
+        assert_eq!(at(4, 3), None);
+        assert_eq!(at(4, 2), Some(2.0), "the last step: as quoted");
+        // Void (abandoned): every quoted bet is credited 0.
+        let void = hindsight(&steps, &[None; SELECTIONS.len()], 6_000, 0.02);
+        assert!(void.iter().flatten().all(|x| x.is_none_or(|v| v == 0.0)));
+    }
+
+    #[test]
+    fn counterfactual_credit_learns_from_bets_never_placed() {
+        // The policy never bet (every action 0, reward 0); home won every match. With
+        // counterfactual credit it learns that backing home pays and away does not.
+        let cfg = DrqnPolicyConfig {
+            lr: 3e-3,
+            seq_len: 16,
+            burn_in: 0,
+            ..small(6)
+        };
+        let mut p = DrqnPolicy::new(cfg);
+        let mut view = View::default();
+        x12(&mut view, 1, true);
+        view.features.insert(1, features(10, [0, 0]));
+        let x0 = encode(&view.features[&1], view.quotes.get(&1), &Context::default());
+        let mk = mask(&view, 1);
+        for _ in 0..20 {
+            let mut steps: Vec<Step> = (0..4)
+                .map(|i| {
+                    let mut s = step(i * 10_000, x0.clone(), mk, 0, 0.0);
+                    s.prices[..3].copy_from_slice(&[2.0, 3.4, 4.0]);
+                    s
+                })
+                .collect();
+            let mut o = [None; SELECTIONS.len()];
+            o[..3].copy_from_slice(&[Some(true), Some(false), Some(false)]);
+            let credit = hindsight(&steps, &o, 6_000, 0.02);
+            for (s, h) in steps.iter_mut().zip(credit) {
+                s.hindsight = h;
+            }
+            p.remember(Episode {
+                steps,
+                outcomes: Some(o),
+            });
+        }
+        for _ in 0..200 {
+            p.train().expect("a buffer");
+        }
+        let q = p.first_step_q(&x0);
+        let home = first_action_of(0) + 2; // the largest stake
+        let away = first_action_of(2) + 2;
+        assert!(
+            q[home] > q[0] + 0.3 && q[away] < q[0] - 0.3,
+            "home {} / no bet {} / away {}: {q:?}",
+            q[home],
+            q[0],
+            q[away]
+        );
+        // The probability head learned the outcomes too.
+        let device = p.acting.input.weight.val().device();
+        let xt = Tensor::<3>::from_data(TensorData::new(x0.clone(), [1, 1, x0.len()]), &device);
+        let probs = floats(p.acting.forward(xt, None).prob);
+        assert!(
+            probs[first_action_of(0)] > 0.8 && probs[first_action_of(2)] < 0.2,
+            "{probs:?}"
+        );
+    }
+
+    #[test]
+    fn coupons_join_positive_edge_legs_across_matches_at_a_fractional_kelly() {
+        let mut p = DrqnPolicy::new(small(7));
+        let mut view = View::default();
+        let now = T0 + 100_000;
+        for m in [1, 2, 3] {
+            view.features.insert(m, features(30, [0, 0]));
+            x12(&mut view, m, true);
+            let mut t = Track::new();
+            let mut probs = [0.1f32; SELECTIONS.len()];
+            // Match 1: home at 2.0 with p̂ 0.6 (edge 0.2); match 2: away at 4.0 with p̂ 0.3
+            // (edge 0.2) and home 0.55 (edge 0.1); match 3: nothing with an edge.
+            match m {
+                1 => probs[0] = 0.6,
+                2 => {
+                    probs[0] = 0.55;
+                    probs[2] = 0.3;
+                }
+                _ => probs[0] = 0.45,
+            }
+            t.probs = Some((now, probs));
+            p.tracks.insert(m, t);
+        }
+        let account = Account {
+            start: 1000.0,
+            settled_profit: 0.0,
+        };
+        let c = p.coupon(now, &view, &[2], &account, 0.0).expect("a coupon");
+        assert_eq!(
+            c.legs,
+            vec![
+                (1, MarketKind::MatchOdds, Selection::Home),
+                (2, MarketKind::MatchOdds, Selection::Away)
+            ]
+        );
+        // Joint p 0.18 at 8.0: Kelly (1.44 − 1) / 7 ≈ 0.0629; a tenth of it on 1000, capped at 10.
+        assert!((c.stake - 6.28).abs() < 1e-9, "{}", c.stake);
+        // Not without a stepping leg, not with a single leg, not once a match is in a coupon.
+        assert!(p.coupon(now, &view, &[3], &account, 0.0).is_none());
+        p.tracks.get_mut(&2).unwrap().probs = Some((now, [0.1; SELECTIONS.len()]));
+        assert!(p.coupon(now, &view, &[1], &account, 0.0).is_none());
+        p.tracks.get_mut(&2).unwrap().probs = Some((now, [0.3; SELECTIONS.len()]));
+        p.tracks
+            .get_mut(&2)
+            .unwrap()
+            .coupons
+            .push(BetId { policy: 0, seq: 1 });
+        assert!(p.coupon(now, &view, &[1], &account, 0.0).is_none());
+        // Stale estimates are not used.
+        p.tracks.get_mut(&2).unwrap().coupons.clear();
+        assert!(p.coupon(now + 60_000, &view, &[1], &account, 0.0).is_none());
     }
 }

@@ -10,14 +10,19 @@
 //! corners, shots, shots on target, xG, fouls), ratings (Elo, attack, defence, form) and the
 //! **formation as encoded features** (defenders, midfielders, forwards of e.g. `4-2-3-1`);
 //! dominance over both windows; the margin-free implied probabilities and their drift from the
-//! prematch close (0 with a flag when missing); and, per action selection, its inverse price and
-//! whether it is available. All scaled to roughly unit range.
+//! prematch close (0 with a flag when missing); per action selection, its inverse price and
+//! whether it is available; and the **step context** ([`Context`], kept by a [`MatchMemory`] per
+//! match from the match's own earlier steps): how recently each side scored and how recently a
+//! market reopened (`exp(−Δt / 60 s)`, 0 when never), and per selection the log change of its
+//! price since the match's previous step (0 when it was not quoted then or is not now). All
+//! scaled to roughly unit range.
 //!
 //! **Actions** ([`ACTIONS`]): 0 = no bet; then, for each of the [`SELECTIONS`] and each stake
 //! size in [`STAKE_FRACTIONS`] (fractions of a Kelly-capped maximum stake), "back this selection
 //! at this size". An action is available ([`mask`]) when its selection is available now; no-bet
 //! always is.
 
+use oddsflow_dataflows::Time;
 use oddsflow_dataflows::availability::Quote;
 use oddsflow_dataflows::dominance::Dominance;
 use oddsflow_dataflows::features::{FeatureVector, MarketProbs, TeamFeatures};
@@ -71,6 +76,11 @@ pub fn action(a: usize) -> Action {
         selection,
         fraction: STAKE_FRACTIONS[k],
     }
+}
+
+/// The selection (index into [`SELECTIONS`]) a back action `a ≥ 1` backs.
+pub fn selection_of(a: usize) -> usize {
+    (a.max(1) - 1) / STAKE_FRACTIONS.len()
 }
 
 /// The index of the first action backing selection `s` (its smallest stake).
@@ -154,7 +164,86 @@ pub fn feature_schema() -> Vec<String> {
         v.push(format!("quote.{name}.inverse_price"));
         v.push(format!("quote.{name}.available"));
     }
+    v.extend(["since_goal.home", "since_goal.away", "since_reopen"].map(String::from));
+    for (mk, s) in SELECTIONS {
+        v.push(format!("quote.{mk:?}/{s:?}.change"));
+    }
     v
+}
+
+/// The step context of one decision step (see the module docs).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Context {
+    /// `exp(−Δt / 60 s)` since the home (0) and away (1) side's goal count last rose; 0 when it
+    /// has not risen since the match's first step.
+    pub since_goal: [f32; 2],
+    /// `exp(−Δt / 60 s)` since a selection last became available again; 0 when none has.
+    pub since_reopen: f32,
+    /// Per selection, `ln(price now / price at the previous step)`; 0 unless quoted at both.
+    pub price_change: [f32; SELECTIONS.len()],
+}
+
+/// The time scale of the recency inputs.
+const RECENCY_MS: f64 = 60_000.0;
+
+fn recency(now: Time, at: Option<Time>) -> f32 {
+    at.map_or(0.0, |at| {
+        (-(now.saturating_sub(at) as f64) / RECENCY_MS).exp() as f32
+    })
+}
+
+/// What the learner remembers of one match between its decision steps, to build the [`Context`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MatchMemory {
+    seen: bool,
+    goals: [u32; 2],
+    goal_at: [Option<Time>; 2],
+    reopen_at: Option<Time>,
+    /// Per selection, its price at the previous step (`None`: not quoted then).
+    prices: [Option<f64>; SELECTIONS.len()],
+}
+
+impl MatchMemory {
+    /// Takes the step at `now` into account and returns its context. Goals already on the board
+    /// at the first step have no known time.
+    pub fn observe(
+        &mut self,
+        now: Time,
+        fv: &FeatureVector,
+        quotes: Option<&std::collections::BTreeMap<(MarketKind, Selection), Quote>>,
+    ) -> Context {
+        let goals = [fv.home.goals, fv.away.goals];
+        if self.seen {
+            for side in 0..2 {
+                if goals[side] > self.goals[side] {
+                    self.goal_at[side] = Some(now);
+                }
+            }
+        }
+        let mut price_change = [0.0f32; SELECTIONS.len()];
+        let mut reopened = false;
+        for (s, key) in SELECTIONS.iter().enumerate() {
+            let now_price = quotes.and_then(|q| q.get(key)).map(|q| q.price.0);
+            match (self.prices[s], now_price) {
+                (Some(before), Some(p)) if before > 0.0 && p > 0.0 => {
+                    price_change[s] = (p / before).ln() as f32;
+                }
+                (None, Some(_)) if self.seen => reopened = true,
+                _ => {}
+            }
+            self.prices[s] = now_price;
+        }
+        if reopened {
+            self.reopen_at = Some(now);
+        }
+        self.goals = goals;
+        self.seen = true;
+        Context {
+            since_goal: [recency(now, self.goal_at[0]), recency(now, self.goal_at[1])],
+            since_reopen: recency(now, self.reopen_at),
+            price_change,
+        }
+    }
 }
 
 /// The number of input components.
@@ -218,8 +307,9 @@ fn push_probs(v: &mut Vec<f32>, p: &MarketProbs) {
 pub fn encode(
     fv: &FeatureVector,
     quotes: Option<&std::collections::BTreeMap<(MarketKind, Selection), Quote>>,
+    ctx: &Context,
 ) -> Vec<f32> {
-    let mut v = Vec::with_capacity(96);
+    let mut v = Vec::with_capacity(160);
     let status = |s| f32::from(u8::from(fv.status == s));
     v.extend([
         fv.clock_s as f32 / 5400.0,
@@ -240,6 +330,9 @@ pub fn encode(
             None => v.extend([0.0, 0.0]),
         }
     }
+    v.extend(ctx.since_goal);
+    v.push(ctx.since_reopen);
+    v.extend(ctx.price_change);
     v
 }
 
@@ -273,7 +366,24 @@ mod tests {
                 price: F64(4.0),
             },
         );
-        let x = encode(&fv, Some(&quotes));
+        let mut memory = MatchMemory::default();
+        let ctx = memory.observe(0, &fv, None);
+        assert_eq!(ctx, Context::default());
+        let mut later = fv.clone();
+        later.away.goals = 1;
+        let ctx = memory.observe(60_000, &later, Some(&quotes));
+        assert_eq!(ctx.since_goal[0], 0.0);
+        assert!((ctx.since_goal[1] - 1.0).abs() < 1e-6);
+        assert!(
+            (ctx.since_reopen - 1.0).abs() < 1e-6,
+            "the draw was not quoted before"
+        );
+        let mut cheaper = quotes.clone();
+        cheaper.get_mut(&SELECTIONS[1]).unwrap().price = F64(2.0);
+        let ctx = memory.observe(120_000, &later, Some(&cheaper));
+        assert!((ctx.since_goal[1] - (-1.0f32).exp()).abs() < 1e-6);
+        assert!((ctx.price_change[1] - 0.5f32.ln()).abs() < 1e-6);
+        let x = encode(&fv, Some(&quotes), &ctx);
         let schema = feature_schema();
         assert_eq!(x.len(), schema.len());
         let at = |name: &str| x[schema.iter().position(|n| n == name).expect(name)];
@@ -285,6 +395,9 @@ mod tests {
         assert_eq!(at("quote.MatchOdds/Draw.inverse_price"), 0.25);
         assert_eq!(at("quote.MatchOdds/Draw.available"), 1.0);
         assert_eq!(at("quote.MatchOdds/Home.available"), 0.0);
+        assert_eq!(at("since_goal.home"), 0.0);
+        assert!((at("since_goal.away") - (-1.0f32).exp()).abs() < 1e-6);
+        assert!((at("quote.MatchOdds/Draw.change") - 0.5f32.ln()).abs() < 1e-6);
 
         assert_eq!(action(0), Action::NoBet);
         for a in 1..ACTIONS {

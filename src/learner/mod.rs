@@ -1,5 +1,4 @@
-//! The learner (issue 5, in progress): a Burn recurrent Q-network (DRQN) that will act as the
-//! `drqn` policy.
+//! The learner: a Burn recurrent Q-network (DRQN) acting as the `drqn` policy.
 //!
 //! - [`encode`]: the input of one decision step (a live match's feature delta), the action space
 //!   (no-bet, or back one of a few selections at one of a few stake sizes) and its mask.
@@ -8,7 +7,9 @@
 //! - [`agent`]: the online `drqn` policy — acting with the carried GRU state, the reward plumbing,
 //!   the episode buffer and n-step double-Q training.
 //! - [`checkpoint`]: saving and loading the network with its configuration and feature schema.
+//! - [`train`]: offline training from recorded feeds (`oddsflow train`).
 pub mod agent;
 pub mod checkpoint;
 pub mod encode;
 pub mod model;
+pub mod train;

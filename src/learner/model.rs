@@ -49,7 +49,8 @@
 //!
 //! # Training
 //!
-//! [`td_step`]: Huber loss of `Q(x)[action]` against a target over the weighted (valid) steps,
+//! [`td_step`]: the squared error of `Q(x)` against a target for every (step, action) that has
+//! one, plus the binary cross-entropy of the probability head against the selections' outcomes,
 //! backward, then one step of [`Adam`] with gradient clipping by global norm. Burn's own
 //! optimizers live behind the `burn/optim` feature, which this crate does not enable, so the
 //! small optimizer is here.
@@ -57,7 +58,6 @@
 use std::collections::HashMap;
 
 use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
-use burn::nn::loss::HuberLossConfig;
 use burn::nn::{Gru, GruConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::Gradients;
@@ -249,45 +249,57 @@ pub fn q_at(q: Tensor<3>, actions: Tensor<2, Int>) -> Tensor<2> {
     q.gather(2, actions.unsqueeze_dim(2)).squeeze_dim(2)
 }
 
-/// The TD loss: Huber (smooth L1, delta 1) of `Q(x)[action]` against `targets`, weighted by
-/// `weights` and averaged over their sum.
+/// One training batch: a batch of step sequences and, per step and action, the targets of both
+/// heads. Every tensor but `x` is `[batch, seq, actions]`; a weight of 0 means "no target here"
+/// (padding, an unavailable action, an unknown outcome).
+#[derive(Clone, Debug)]
+pub struct Batch {
+    /// `[batch, seq, inputs]`.
+    pub x: Tensor<3>,
+    /// `[batch, hidden]`: the GRU state to unroll from (`None`: zeros).
+    pub state: Option<Tensor<2>>,
+    /// The Q target of each action (computed without gradient).
+    pub q_target: Tensor<3>,
+    pub q_weight: Tensor<3>,
+    /// 1 when the action's selection won, 0 when it lost.
+    pub p_target: Tensor<3>,
+    pub p_weight: Tensor<3>,
+}
+
+/// The training loss: the squared error of `Q(x)` against `q_target`, plus `prob_weight` × the
+/// binary cross-entropy of the probability head against `p_target`, each weighted by its
+/// weights and averaged over their sum.
 ///
-/// - `x`: `[batch, seq, inputs]`, unrolled from a zero state;
-/// - `actions`: `[batch, seq]`, the action taken at each step;
-/// - `targets`: `[batch, seq]`, its TD target (computed without gradient);
-/// - `weights`: `[batch, seq]`, 0 for padding or invalid steps, 1 (or an importance weight)
-///   otherwise.
+/// Squared error rather than Huber: a bet's payoff is skewed (a long price wins rarely and big),
+/// and Huber's median-like pull for large errors would undervalue long prices; gradient clipping
+/// in [`Adam`] bounds the steps instead.
 ///
 /// Returns a one-element tensor.
-pub fn td_loss(
-    model: &Drqn,
-    x: Tensor<3>,
-    actions: Tensor<2, Int>,
-    targets: Tensor<2>,
-    weights: Tensor<2>,
-) -> Tensor<1> {
-    let q = q_at(model.forward(x, None).q, actions);
-    let huber = HuberLossConfig::new(1.0)
-        .init()
-        .forward_no_reduction(q, targets);
-    let total = weights.clone().sum().clamp_min(1e-6);
-    (huber * weights).sum() / total
+pub fn td_loss(model: &Drqn, batch: &Batch, prob_weight: f32) -> Tensor<1> {
+    let out = model.forward(batch.x.clone(), batch.state.clone());
+    let err = out.q - batch.q_target.clone();
+    let q_loss = (err.clone() * err * batch.q_weight.clone()).sum()
+        / batch.q_weight.clone().sum().clamp_min(1e-6);
+    let p = out.prob.clamp(1e-6, 1.0 - 1e-6);
+    let y = batch.p_target.clone();
+    let bce = (y.clone() * p.clone().log() + (y.neg() + 1.0) * (p.neg() + 1.0).log()).neg();
+    let p_loss =
+        (bce * batch.p_weight.clone()).sum() / batch.p_weight.clone().sum().clamp_min(1e-6);
+    q_loss + p_loss * prob_weight
 }
 
 /// One training step: [`td_loss`], backward, and an [`Adam`] step at learning rate `lr`.
 ///
-/// `model` must live on an autodiff device (`DrqnConfig::init(&device.autodiff())`); the other
-/// arguments are as in [`td_loss`]. Returns the updated model and the loss before the update.
+/// `model` must live on an autodiff device (`DrqnConfig::init(&device.autodiff())`), and the
+/// batch on the same device. Returns the updated model and the loss before the update.
 pub fn td_step(
     model: Drqn,
     optim: &mut Adam,
-    x: Tensor<3>,
-    actions: Tensor<2, Int>,
-    targets: Tensor<2>,
-    weights: Tensor<2>,
+    batch: &Batch,
+    prob_weight: f32,
     lr: f64,
 ) -> (Drqn, f32) {
-    let loss = td_loss(&model, x, actions, targets, weights);
+    let loss = td_loss(&model, batch, prob_weight);
     let value = loss.clone().inner().into_scalar::<f32>();
     let grads = loss.backward();
     (optim.step(lr, model, grads), value)
@@ -614,27 +626,36 @@ mod tests {
             [batch, seq, INPUTS],
             &device,
         );
-        let actions: Vec<i64> = (0..batch * seq).map(|i| (i % ACTIONS) as i64).collect();
-        let actions = Tensor::<2, Int>::from_data(TensorData::new(actions, [batch, seq]), &device);
-        let targets: Vec<f32> = rng.floats(batch * seq).iter().map(|v| 2.0 * v).collect();
-        let targets = Tensor::<2>::from_data(TensorData::new(targets, [batch, seq]), &device);
-        // The last step of the second match is padding.
-        let mut weights = vec![1.0f32; batch * seq];
-        weights[batch * seq - 1] = 0.0;
-        let weights = Tensor::<2>::from_data(TensorData::new(weights, [batch, seq]), &device);
+        // One Q target per step (the taken action's), none on the padding (the last step of the
+        // second match); an outcome for every action but no-bet.
+        let n = batch * seq * ACTIONS;
+        let targets: Vec<f32> = rng.floats(n).iter().map(|v| 2.0 * v).collect();
+        let mut weights = vec![0.0f32; n];
+        for i in 0..batch * seq - 1 {
+            weights[i * ACTIONS + i % ACTIONS] = 1.0;
+        }
+        let outcomes: Vec<f32> = rng
+            .bools(n)
+            .iter()
+            .map(|&b| f32::from(u8::from(b)))
+            .collect();
+        let p_weights: Vec<f32> = (0..n)
+            .map(|i| f32::from(u8::from(i % ACTIONS != 0)))
+            .collect();
+        let shape = [batch, seq, ACTIONS];
+        let batch = Batch {
+            x,
+            state: None,
+            q_target: tensor3(targets, shape, &device),
+            q_weight: tensor3(weights, shape, &device),
+            p_target: tensor3(outcomes, shape, &device),
+            p_weight: tensor3(p_weights, shape, &device),
+        };
 
         let mut model = model;
         let mut losses = Vec::new();
         for _ in 0..60 {
-            let (next, loss) = td_step(
-                model,
-                &mut optim,
-                x.clone(),
-                actions.clone(),
-                targets.clone(),
-                weights.clone(),
-                1e-2,
-            );
+            let (next, loss) = td_step(model, &mut optim, &batch, 0.5, 1e-2);
             model = next;
             losses.push(loss);
         }
@@ -659,10 +680,16 @@ mod tests {
         let before = model.valid();
         let mut optim = AdamConfig::new().with_max_grad_norm(Some(1e-3)).init();
         let x = tensor3(Rng(5).floats(2 * 3 * INPUTS), [2, 3, INPUTS], &device);
-        let actions = Tensor::<2, Int>::from_data(TensorData::new(vec![1i64; 6], [2, 3]), &device);
-        let targets = Tensor::<2>::ones([2, 3], &device);
-        let weights = Tensor::<2>::ones([2, 3], &device);
-        let (after, loss) = td_step(model, &mut optim, x, actions, targets, weights, 1e-3);
+        let shape = [2, 3, ACTIONS];
+        let batch = Batch {
+            x,
+            state: None,
+            q_target: Tensor::ones(shape, &device),
+            q_weight: Tensor::ones(shape, &device),
+            p_target: Tensor::ones(shape, &device),
+            p_weight: Tensor::ones(shape, &device),
+        };
+        let (after, loss) = td_step(model, &mut optim, &batch, 1.0, 1e-3);
         assert!(loss.is_finite());
         // The updated parameters are still trainable.
         assert!(after.input.weight.val().is_require_grad());

@@ -41,7 +41,9 @@ use oddsflow_dataflows::Time;
 use oddsflow_dataflows::availability::{Quote, SelectionKey};
 use oddsflow_dataflows::bookmaker::{BetId, BetRequest, Leg, PolicyId, Settled, SettlementChange};
 use oddsflow_dataflows::features::FeatureVector;
-use oddsflow_dataflows::model::{F64, Fixture, MarketKind, MatchId, Selection, TeamId};
+use oddsflow_dataflows::model::{
+    Abandonment, F64, Fixture, MarketKind, MatchId, MatchResult, Selection, TeamId,
+};
 use oddsflow_dataflows::ratings::{LeagueAverages, TeamRating};
 use oddsflow_operators::InTimeOrder;
 
@@ -60,6 +62,11 @@ pub struct View {
     pub quotes: BTreeMap<MatchId, BTreeMap<(MarketKind, Selection), Quote>>,
     pub ratings: BTreeMap<(String, TeamId), TeamRating>,
     pub leagues: BTreeMap<String, LeagueAverages>,
+    /// The result of each match that has one (a correction replaces it). Results are the
+    /// cross-match archive: they stay after the match's other state is retired.
+    pub results: BTreeMap<MatchId, MatchResult>,
+    /// Abandoned matches.
+    pub abandoned: BTreeSet<MatchId>,
 }
 
 /// A policy's money as it knows it: the starting bankroll plus the profit of its settled bets.
@@ -240,6 +247,8 @@ pub struct PolicyInputs<'scope> {
     pub available: VecCollection<'scope, Time, (SelectionKey, Quote)>,
     pub ratings: VecCollection<'scope, Time, ((String, TeamId), TeamRating)>,
     pub leagues: VecCollection<'scope, Time, (String, LeagueAverages)>,
+    pub results: VecCollection<'scope, Time, (MatchId, MatchResult)>,
+    pub abandonments: VecCollection<'scope, Time, (MatchId, Abandonment)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -249,6 +258,8 @@ enum Change {
     Quote(SelectionKey, Quote),
     Rating((String, TeamId), TeamRating),
     League(String, LeagueAverages),
+    Result(MatchId, MatchResult),
+    Abandoned(MatchId),
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -295,6 +306,14 @@ fn apply(view: &mut View, change: Change, diff: isize, changed: &mut BTreeSet<Ma
         }
         Change::Rating(k, r) => upd(&mut view.ratings, k, r, diff),
         Change::League(k, a) => upd(&mut view.leagues, k, a, diff),
+        Change::Result(m, r) => upd(&mut view.results, m, r, diff),
+        Change::Abandoned(m) => {
+            if diff > 0 {
+                view.abandoned.insert(m);
+            } else {
+                view.abandoned.remove(&m);
+            }
+        }
     }
 }
 
@@ -336,7 +355,9 @@ pub fn run_policies<'scope>(
         .concat(changes(inputs.features, |(m, v)| Change::Feature(m, v)))
         .concat(changes(inputs.available, |(k, q)| Change::Quote(k, q)))
         .concat(changes(inputs.ratings, |(k, r)| Change::Rating(k, r)))
-        .concat(changes(inputs.leagues, |(k, a)| Change::League(k, a)));
+        .concat(changes(inputs.leagues, |(k, a)| Change::League(k, a)))
+        .concat(changes(inputs.results, |(m, r)| Change::Result(m, r)))
+        .concat(changes(inputs.abandonments, |(m, _)| Change::Abandoned(m)));
     // Every worker that hosts a policy needs the whole view.
     let view_changes = if peers > 1 {
         view_changes.broadcast()

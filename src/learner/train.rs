@@ -1,0 +1,228 @@
+//! Offline training of the `drqn` policy from recorded feeds (`oddsflow train`).
+//!
+//! ```text
+//!  checkpoint ──► replay feed (drqn acts, explores, collects final episodes) ──► episodes
+//!      ▲                                                                           │
+//!      └──────── save ◄── `updates_per_pass` updates ◄── trainer's episode buffer ◄─┘
+//! ```
+//!
+//! One **trainer** ([`DrqnPolicy`], never inside a dataflow) holds the network, the target
+//! network, the optimizer state and an episode buffer for the whole run. Each pass replays every
+//! feed through the whole pipeline with the `drqn` policy built from the trainer's latest
+//! checkpoint, acting with exploration but not learning online (`learn_online: false`); the
+//! final episodes (with their counterfactual credit, see [`super::agent`]) reach the trainer
+//! through an in-process [`EpisodeSink`]. Then the trainer runs `updates_per_pass` updates over
+//! its buffer and saves the checkpoint the next replay starts from. Acting and training
+//! alternate, as in a distributed actor/learner, but in lock-step, so a run is deterministic for
+//! a seed.
+//!
+//! In: feed paths and [`TrainOptions`]. Out: a checkpoint in `out` and a [`TrainReport`].
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+
+use oddsflow_dataflows::bookmaker::BookmakerConfig;
+
+use super::agent::{DrqnPolicy, DrqnPolicyConfig, EpisodeSink};
+use super::checkpoint;
+use crate::policy::PolicySpec;
+use crate::replay::{ReplayConfig, file_feed, replay};
+
+/// Settings of a training run.
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    /// The checkpoint directory: continued from when it holds one, written after every pass.
+    pub out: PathBuf,
+    pub passes: usize,
+    /// Seed of the trainer (initial weights, batch sampling); pass `i` acts with `seed + i`.
+    pub seed: u64,
+    /// Timely worker threads of each replay.
+    pub workers: usize,
+    /// The learner's bankroll in the replays (large: training is not a money test).
+    pub bankroll: f64,
+    /// Updates after each pass.
+    pub updates_per_pass: usize,
+    /// The policy's settings (seed, checkpoints, sink and `learn_online` are set here).
+    pub policy: DrqnPolicyConfig,
+}
+
+impl TrainOptions {
+    pub fn new(out: PathBuf) -> Self {
+        TrainOptions {
+            out,
+            passes: 3,
+            seed: 1,
+            workers: 1,
+            bankroll: 1_000_000.0,
+            updates_per_pass: 300,
+            policy: DrqnPolicyConfig {
+                buffer_episodes: 3_000,
+                batch_episodes: 16,
+                ..DrqnPolicyConfig::default()
+            },
+        }
+    }
+}
+
+/// One replay of a training pass.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReplayReport {
+    pub pass: usize,
+    pub feed: String,
+    pub episodes: usize,
+    pub decisions: usize,
+    pub requests: u64,
+    pub accepted: u64,
+    pub profit: f64,
+    pub roi: f64,
+    pub seconds: f64,
+}
+
+/// What a training run did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TrainReport {
+    pub replays: Vec<ReplayReport>,
+    pub updates: u64,
+    /// Mean loss of each pass's updates.
+    pub losses: Vec<f32>,
+    /// Seconds acting (replays) and learning (updates).
+    pub replay_s: f64,
+    pub update_s: f64,
+    /// Decision steps taken in the replays, per second of replay.
+    pub decisions_per_s: f64,
+}
+
+/// Trains (see the module docs). `log` gets one line per replay and per pass.
+pub fn train(
+    feeds: &[PathBuf],
+    opts: &TrainOptions,
+    log: &mut dyn FnMut(&str),
+) -> Result<TrainReport> {
+    if feeds.is_empty() {
+        bail!("no feed to train on");
+    }
+    let dir = &opts.out;
+    let continuing = checkpoint::exists(dir);
+    let mut trainer = DrqnPolicy::from_config(DrqnPolicyConfig {
+        seed: opts.seed,
+        checkpoint_in: continuing.then(|| dir.clone()),
+        checkpoint_out: None,
+        learn_online: false,
+        episode_sink: EpisodeSink::default(),
+        ..opts.policy.clone()
+    })?;
+    if !continuing {
+        trainer.save_checkpoint(dir)?;
+    }
+    let mut report = TrainReport::default();
+    let mut decisions = 0usize;
+    for pass in 0..opts.passes {
+        for feed in feeds {
+            let r = replay_once(feed, pass, opts)?;
+            decisions += r.1;
+            for e in r.2 {
+                trainer.remember(e);
+            }
+            report.replay_s += r.0.seconds;
+            log(&format!(
+                "pass {} {}: {} episodes, {} decisions, {} requests, {} accepted, profit {:.2}, ROI {:.4} ({:.1} s)",
+                pass + 1,
+                r.0.feed,
+                r.0.episodes,
+                r.0.decisions,
+                r.0.requests,
+                r.0.accepted,
+                r.0.profit,
+                r.0.roi,
+                r.0.seconds
+            ));
+            report.replays.push(r.0);
+        }
+        let start = Instant::now();
+        let mut sum = 0.0f64;
+        let mut n = 0usize;
+        for _ in 0..opts.updates_per_pass {
+            if let Some(loss) = trainer.train() {
+                sum += f64::from(loss);
+                n += 1;
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        report.update_s += secs;
+        report.updates += n as u64;
+        let mean = if n > 0 {
+            (sum / n as f64) as f32
+        } else {
+            f32::NAN
+        };
+        report.losses.push(mean);
+        trainer.save_checkpoint(dir)?;
+        log(&format!(
+            "pass {}: {n} updates over {} buffered episodes, mean loss {mean:.4} ({secs:.1} s)",
+            pass + 1,
+            trainer.buffer().len()
+        ));
+    }
+    report.decisions_per_s = decisions as f64 / report.replay_s.max(1e-9);
+    Ok(report)
+}
+
+/// One replay of `feed` with the policy from the checkpoint: its report, decisions and episodes.
+fn replay_once(
+    feed: &Path,
+    pass: usize,
+    opts: &TrainOptions,
+) -> Result<(ReplayReport, usize, Vec<super::agent::Episode>)> {
+    let sink = EpisodeSink::new();
+    let drqn = DrqnPolicyConfig {
+        seed: opts.seed.wrapping_add(pass as u64),
+        checkpoint_in: Some(opts.out.clone()),
+        checkpoint_out: None,
+        learn_online: false,
+        frozen: false,
+        episode_sink: sink.clone(),
+        ..opts.policy.clone()
+    };
+    let cfg = ReplayConfig {
+        progress: false,
+        keep_outputs: false,
+        policies: vec![PolicySpec::Drqn(drqn)],
+        seed: opts.seed,
+        bookmaker: BookmakerConfig {
+            bankroll: opts.bankroll,
+            ..BookmakerConfig::default()
+        },
+        ..ReplayConfig::default()
+    };
+    let timely =
+        timely::Config::from_args(["-w".to_string(), opts.workers.max(1).to_string()].into_iter())
+            .map_err(|e| anyhow::anyhow!("timely arguments: {e}"))?;
+    let Some((outputs, stats)) = replay(file_feed(feed), &cfg, None, timely)? else {
+        bail!("replaying {} gave no outputs", feed.display());
+    };
+    let r = outputs
+        .reports
+        .iter()
+        .find(|r| r.policy == "drqn")
+        .ok_or_else(|| anyhow::anyhow!("no drqn report for {}", feed.display()))?;
+    let episodes = sink.take();
+    let decisions = episodes.iter().map(|e| e.steps.len()).sum();
+    Ok((
+        ReplayReport {
+            pass: pass + 1,
+            feed: feed.display().to_string(),
+            episodes: episodes.len(),
+            decisions,
+            requests: r.requests,
+            accepted: r.accepted,
+            profit: r.metrics.profit,
+            roi: r.metrics.roi,
+            seconds: stats.elapsed_s,
+        },
+        decisions,
+        episodes,
+    ))
+}
