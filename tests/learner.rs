@@ -73,7 +73,7 @@ fn train_then_eval_and_a_foreign_schema_is_refused() {
     assert_eq!(
         stdout
             .lines()
-            .filter(|l| l.starts_with("pass ") && l.contains("episodes, "))
+            .filter(|l| l.starts_with("pass ") && l.contains(" decisions, "))
             .count(),
         2,
         "one line per pass and feed:\n{stdout}"
