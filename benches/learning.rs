@@ -7,9 +7,9 @@
 //!
 //! For each world — **planted** (`lags-after-goals:30`: after a goal the bookmaker reopens its
 //! markets priced as if the goal had not happened, for 30 s) and **null** (no inefficiency) — it
-//! simulates a training feed and a test feed from *different* seeds (`--matches` each, 12
-//! kick-offs a day), trains one learner per training seed (`oddsflow train`'s loop:
-//! `learner::train`), and replays the test feed with the baselines (no-bet, random, favourite,
+//! simulates one training feed per pass (odd seeds) and a test feed (an even seed), `--matches`
+//! each at 12 kick-offs a day, trains one learner per training seed (`oddsflow train`'s loop,
+//! `learner::train`, each pass acting on the next, unseen training feed), and replays the test feed with the baselines (no-bet, random, favourite,
 //! value, and the oracle reading the simulator's true probabilities) and with each trained
 //! learner frozen (greedy, no learning). Everything on the test feed is out of sample.
 //!
@@ -95,7 +95,7 @@ struct Row {
 #[derive(Serialize)]
 struct World {
     world: String,
-    train_feed: String,
+    train_feeds: Vec<String>,
     test_feed: String,
     rows: Vec<Row>,
     /// Learner ROI (pooled) / oracle ROI.
@@ -163,7 +163,9 @@ fn pct(x: f64) -> String {
 fn table(w: &World) -> String {
     let mut s = format!(
         "### {} world (test feed {}, learner trained on {})\n\n| policy | bets | turnover | ROI % [95 % CI] | CLV % | max drawdown % | coupons | rejected |\n|---|---:|---:|---|---:|---:|---:|---|\n",
-        w.world, w.test_feed, w.train_feed
+        w.world,
+        w.test_feed,
+        w.train_feeds.join(", ")
     );
     for r in &w.rows {
         let ci = r.roi_interval.map_or("—".to_string(), |(lo, hi)| {
@@ -215,7 +217,7 @@ fn learner(
     a: &Args,
     name: &str,
     seed: u64,
-    train_feed: &Path,
+    train_feeds: &[PathBuf],
     test_feed: &Path,
     started: Instant,
 ) -> Result<Learner> {
@@ -226,10 +228,11 @@ fn learner(
         seed,
         workers: a.workers,
         updates_per_pass: a.updates,
+        feed_per_pass: true,
         ..TrainOptions::new(model.clone())
     };
     let t = Instant::now();
-    let report = train(&[train_feed.to_path_buf()], &opts, &mut |l| {
+    let report = train(train_feeds, &opts, &mut |l| {
         eprintln!("  {name} seed {seed}: {l}")
     })?;
     let train_seconds = t.elapsed().as_secs_f64();
@@ -268,9 +271,16 @@ fn main() -> Result<()> {
             other => anyhow::bail!("unknown world {other} (planted, null)"),
         };
         let base = 5_000 + 100 * wi as u64;
-        let train_feed = a.out.join(format!("{name}-train-s{}.jsonl.gz", base + 1));
+        // One training feed per pass (odd seeds), so that no pass acts on matches it has seen;
+        // the test feed from an even seed.
+        let mut train_feeds = Vec::new();
+        for pass in 0..a.passes.max(1) as u64 {
+            let seed = base + 1 + 2 * pass;
+            let feed = a.out.join(format!("{name}-train-s{seed}.jsonl.gz"));
+            simulate_to(&feed, a.matches, seed, planted)?;
+            train_feeds.push(feed);
+        }
         let test_feed = a.out.join(format!("{name}-test-s{}.jsonl.gz", base + 2));
-        simulate_to(&train_feed, a.matches, base + 1, planted)?;
         let truth = simulate_to(&test_feed, a.matches, base + 2, planted)?;
         eprintln!(
             "[{:.0} s] {name}: feeds simulated",
@@ -294,8 +304,13 @@ fn main() -> Result<()> {
         std::thread::scope(|scope| {
             for _ in 0..a.jobs.max(1) {
                 scope.spawn(|| {
-                    while let Some(seed) = queue.lock().unwrap().pop() {
-                        let r = learner(&a, name, seed, &train_feed, &test_feed, started);
+                    // The queue's lock is released before the work: a `while let` keeps the
+                    // scrutinee's temporaries (the guard) alive through its body, which ran the
+                    // seeds one at a time.
+                    loop {
+                        let next = queue.lock().unwrap().pop();
+                        let Some(seed) = next else { break };
+                        let r = learner(&a, name, seed, &train_feeds, &test_feed, started);
                         done.lock().unwrap().push((seed, r));
                     }
                 });
@@ -345,7 +360,10 @@ fn main() -> Result<()> {
         let capture = oracle_roi.filter(|o| *o > 0.0).map(|o| m.roi / o);
         let w = World {
             world: name.clone(),
-            train_feed: train_feed.display().to_string(),
+            train_feeds: train_feeds
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect(),
             test_feed: test_feed.display().to_string(),
             rows,
             capture,

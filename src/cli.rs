@@ -80,6 +80,14 @@ pub struct TrainArgs {
     /// and exposure limits still apply).
     #[arg(long, default_value_t = 1_000_000.0)]
     pub bankroll: f64,
+    /// Each pass replays one feed, the next in turn, rather than all of them: with one feed per
+    /// pass (say, simulated from different seeds), the learner never acts twice on a match.
+    #[arg(long)]
+    pub feed_per_pass: bool,
+    /// Weight of the market prior: how strongly the probability head is held to the book's
+    /// prices where outcomes disagree with them only weakly.
+    #[arg(long)]
+    pub prior_weight: Option<f64>,
 }
 
 /// `oddsflow eval`: replays the feed with the baselines (the oracle when a truth channel is
@@ -105,6 +113,10 @@ pub struct EvalArgs {
     /// (reward units: profit per maximum stake).
     #[arg(long)]
     pub min_advantage: Option<f64>,
+    /// The probability head's agreement: back a selection only when `p̂ · price − 1` is at
+    /// least this.
+    #[arg(long)]
+    pub min_prob_edge: Option<f64>,
     /// Only the learner, without the baselines.
     #[arg(long)]
     pub no_baselines: bool,
@@ -299,8 +311,13 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         workers: a.workers,
         bankroll: a.bankroll,
         updates_per_pass: a.updates,
+        feed_per_pass: a.feed_per_pass,
         ..TrainOptions::new(a.out.clone())
     };
+    let mut opts = opts;
+    if let Some(w) = a.prior_weight {
+        opts.policy.prior_weight = w;
+    }
     let report = train(&a.feeds, &opts, &mut |line| println!("{line}"))?;
     println!(
         "trained: {} updates in {:.1} s, acting {:.1} s ({:.0} decisions/s); checkpoint {} ({} updates in all)",
@@ -323,6 +340,9 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
         min_advantage: a
             .min_advantage
             .unwrap_or(DrqnPolicyConfig::default().min_advantage),
+        min_prob_edge: a
+            .min_prob_edge
+            .unwrap_or(DrqnPolicyConfig::default().min_prob_edge),
         ..DrqnPolicyConfig::default()
     });
     let args = ReplayArgs {

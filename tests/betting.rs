@@ -477,9 +477,12 @@ fn the_learners_coupons_settle_like_any_coupon() {
     });
     let cfg = ReplayConfig {
         progress: false,
-        // Coupons at every chance: any leg is good enough.
+        // Coupons at every chance: any leg is good enough. From the shipped (trained) checkpoint:
+        // an untrained learner's probability head says what the book says, so no coupon of its
+        // would have a positive Kelly stake.
         policies: vec![PolicySpec::Drqn(DrqnPolicyConfig {
             seed: 3,
+            checkpoint_in: Some(oddsflow::cli::shipped_checkpoint().expect("shipped checkpoint")),
             coupons: CouponConfig {
                 min_edge: -1.0,
                 max_price: 1_000.0,

