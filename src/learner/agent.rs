@@ -208,7 +208,10 @@ pub struct DrqnPolicyConfig {
     pub min_advantage: f64,
     /// The greedy choice also needs the probability head to agree: `p̂ · price − 1` of the
     /// chosen selection at least this (two estimators of the same edge, one from the payoffs,
-    /// one from the outcomes, must both see it); exploration ignores it.
+    /// one from the outcomes, must both see it); exploration ignores it. The default, 0.3, was
+    /// chosen on validation feeds (seeds 5004 planted, 5104 null), used neither to train nor
+    /// to test in the learning benchmark: over 0.1 it lifted two planted learners from +32 / +13 %
+    /// to +87 / +77 % ROI, and cut two null learners' bets from 501 / 242 to 143 / 201.
     pub min_prob_edge: f64,
     /// The coupon builder.
     pub coupons: CouponConfig,
@@ -332,7 +335,7 @@ impl Default for DrqnPolicyConfig {
             prior_weight: 0.0,
             min_advantage: 0.05,
             max_price: 10.0,
-            min_prob_edge: 0.1,
+            min_prob_edge: 0.3,
             coupons: CouponConfig::default(),
             episode_sink: EpisodeSink::default(),
         }
