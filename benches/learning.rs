@@ -3,6 +3,7 @@
 //! ```text
 //! cargo bench --bench learning -- [--seeds 5] [--matches 300] [--passes 3] [--updates 1000]
 //!                                 [--workers 2] [--out benches/results/learning] [--worlds planted,null]
+//!                                 [--reuse-models]
 //! ```
 //!
 //! For each world — **planted** (`lags-after-goals:30`: after a goal the bookmaker reopens its
@@ -18,6 +19,10 @@
 //! pooled (all seeds' bets, match-days resampled together); the learner's ROI as a share of the
 //! oracle's; its rejections by reason and coupons; and the training time and acting speed.
 //! Raw results go to `OUT/learning.json`, the table to `OUT/learning.md` and stdout.
+//!
+//! `--reuse-models` evaluates the models an earlier run left in `OUT` (trained by the same
+//! command) instead of training new ones: for a change that affects only acting, such as the
+//! greedy thresholds; the training time is then not measured.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,6 +51,9 @@ struct Args {
     jobs: usize,
     out: PathBuf,
     worlds: Vec<String>,
+    /// Evaluate the models an earlier run left in `out` instead of training new ones (after a
+    /// change that affects only acting, e.g. a threshold).
+    reuse_models: bool,
 }
 
 fn args() -> Result<Args> {
@@ -58,6 +66,7 @@ fn args() -> Result<Args> {
         jobs: 2,
         out: PathBuf::from("benches/results/learning"),
         worlds: vec!["planted".into(), "null".into()],
+        reuse_models: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -71,6 +80,7 @@ fn args() -> Result<Args> {
             "--jobs" => a.jobs = value()?.parse()?,
             "--out" => a.out = value()?.into(),
             "--worlds" => a.worlds = value()?.split(',').map(String::from).collect(),
+            "--reuse-models" => a.reuse_models = true,
             "--bench" => {} // cargo bench passes it
             other => anyhow::bail!("unknown argument {other}"),
         }
@@ -194,6 +204,14 @@ fn table(w: &World) -> String {
         );
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    if w.train_seconds.iter().all(|t| t.is_nan()) {
+        s += &format!(
+            "\nLearner ROI / oracle ROI: {}. Models reused from an earlier run of this command ({} updates each): training not timed here.\n",
+            w.capture.map_or("—".to_string(), |c| format!("{:.2}", c)),
+            w.updates.first().copied().unwrap_or(0),
+        );
+        return s;
+    }
     s += &format!(
         "\nLearner ROI / oracle ROI: {}. Training per seed: {:.0} s mean ({} updates); acting {:.0} decisions/s mean.\n",
         w.capture.map_or("—".to_string(), |c| format!("{:.2}", c)),
@@ -222,6 +240,21 @@ fn learner(
     started: Instant,
 ) -> Result<Learner> {
     let model = a.out.join(format!("{name}-model-seed{seed}"));
+    if a.reuse_models && oddsflow::learner::checkpoint::exists(&model) {
+        eprintln!("  {name} seed {seed}: reusing {}", model.display());
+        let updates = oddsflow::learner::checkpoint::updates(&model)?;
+        return test_learner(
+            a,
+            name,
+            seed,
+            model,
+            test_feed,
+            started,
+            f64::NAN,
+            f64::NAN,
+            updates,
+        );
+    }
     let _ = std::fs::remove_dir_all(&model);
     let opts = TrainOptions {
         passes: a.passes,
@@ -236,6 +269,32 @@ fn learner(
         eprintln!("  {name} seed {seed}: {l}")
     })?;
     let train_seconds = t.elapsed().as_secs_f64();
+    test_learner(
+        a,
+        name,
+        seed,
+        model,
+        test_feed,
+        started,
+        train_seconds,
+        report.decisions_per_s,
+        report.updates,
+    )
+}
+
+/// Replays the test feed with the learner in `model`, frozen.
+#[allow(clippy::too_many_arguments)]
+fn test_learner(
+    a: &Args,
+    name: &str,
+    seed: u64,
+    model: PathBuf,
+    test_feed: &Path,
+    started: Instant,
+    train_seconds: f64,
+    decisions_per_s: f64,
+    updates: u64,
+) -> Result<Learner> {
     let drqn = PolicySpec::Drqn(DrqnPolicyConfig {
         seed,
         checkpoint_in: Some(model),
@@ -254,8 +313,8 @@ fn learner(
         row: row(r, &format!("drqn seed {seed}")),
         bets: settled_bets(&out.betting, 0, &out.prematch_close),
         train_seconds,
-        decisions_per_s: report.decisions_per_s,
-        updates: report.updates,
+        decisions_per_s,
+        updates,
     })
 }
 
@@ -277,7 +336,9 @@ fn main() -> Result<()> {
         for pass in 0..a.passes.max(1) as u64 {
             let seed = base + 1 + 2 * pass;
             let feed = a.out.join(format!("{name}-train-s{seed}.jsonl.gz"));
-            simulate_to(&feed, a.matches, seed, planted)?;
+            if !(a.reuse_models && feed.exists()) {
+                simulate_to(&feed, a.matches, seed, planted)?;
+            }
             train_feeds.push(feed);
         }
         let test_feed = a.out.join(format!("{name}-test-s{}.jsonl.gz", base + 2));
