@@ -305,7 +305,7 @@ fn simulate_cmd(a: SimulateArgs) -> Result<()> {
 fn train_cmd(a: TrainArgs) -> Result<()> {
     use crate::learner::checkpoint;
     use crate::learner::train::{TrainOptions, train};
-    let opts = TrainOptions {
+    let mut opts = TrainOptions {
         passes: a.passes,
         seed: a.seed,
         workers: a.workers,
@@ -314,7 +314,6 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         feed_per_pass: a.feed_per_pass,
         ..TrainOptions::new(a.out.clone())
     };
-    let mut opts = opts;
     if let Some(w) = a.prior_weight {
         opts.policy.prior_weight = w;
     }
