@@ -248,16 +248,14 @@ impl Drqn {
     /// Zeroes the probability head's weights and bias: with a market anchor, the head then
     /// starts out saying what the book says.
     pub fn zero_prob_head(mut self) -> Self {
-        self.prob.weight = self.prob.weight.map(zeroed);
-        self.prob.bias = self.prob.bias.map(|b| b.map(zeroed));
+        self.prob = zeroed_linear(self.prob);
         self
     }
 
     /// Zeroes the advantage head's weights and bias: with the edge term, the advantages then
     /// start out as each bet's expected profit under the probability head.
     pub fn zero_advantage_head(mut self) -> Self {
-        self.advantage.weight = self.advantage.weight.map(zeroed);
-        self.advantage.bias = self.advantage.bias.map(|b| b.map(zeroed));
+        self.advantage = zeroed_linear(self.advantage);
         self
     }
 
@@ -265,6 +263,13 @@ impl Drqn {
     pub fn zero_state(&self, batch: usize, device: &Device) -> Tensor<2> {
         Tensor::zeros([batch, self.hidden], device)
     }
+}
+
+/// `layer` with zero weights and bias, still trainable when it was.
+fn zeroed_linear(mut layer: Linear) -> Linear {
+    layer.weight = layer.weight.map(zeroed);
+    layer.bias = layer.bias.map(|b| b.map(zeroed));
+    layer
 }
 
 /// A tensor of zeros shaped like `t`, still trainable when `t` was.
