@@ -49,6 +49,10 @@ pub enum Command {
     Train(TrainArgs),
     /// Evaluate a trained `drqn` network (frozen, greedy) against the baselines on a feed.
     Eval(EvalArgs),
+    /// Publish a recorded feed to a Kafka topic.
+    Produce(ProduceArgs),
+    /// Run the whole pipeline live from a Kafka topic (crash-safe, exactly-once results).
+    Run(RunArgs),
 }
 
 /// `oddsflow train`: each pass replays every feed in order with the single policy `drqn` acting
@@ -165,6 +169,59 @@ pub struct SimulateArgs {
     pub matches_per_day: Option<usize>,
 }
 
+/// `oddsflow produce`: publishes a recorded feed to a Kafka topic (one message per item, keyed
+/// by match; see `kafka.rs`), creating the topic if needed.
+#[derive(Args, Debug)]
+pub struct ProduceArgs {
+    /// The feed (`.jsonl`, `.jsonl.gz`, `.parquet`); the embedded demo feed when omitted.
+    pub feed: Option<PathBuf>,
+    /// Bootstrap servers, `host:port[,host:port…]`.
+    #[arg(long)]
+    pub brokers: String,
+    #[arg(long)]
+    pub topic: String,
+    /// Partitions of the topic, if it has to be created.
+    #[arg(long, default_value_t = 4)]
+    pub partitions: i32,
+    /// Pace by event time × X (2: twice as fast as the feed's own clock).
+    #[arg(long, conflicts_with = "max")]
+    pub speed: Option<f64>,
+    /// As fast as possible (the default).
+    #[arg(long)]
+    pub max: bool,
+}
+
+/// `oddsflow run`: the whole pipeline live from a topic, with its outputs in `--out` (as
+/// `replay` writes them, from a crash-safe changelog) and on the output topics.
+#[derive(Args, Debug)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Bootstrap servers, `host:port[,host:port…]`.
+    #[arg(long)]
+    pub brokers: String,
+    /// The feed topic.
+    #[arg(long)]
+    pub topic: String,
+    /// The consumer group (default `oddsflow-<topic>`).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// How long a partition at its end stays silent before it stops holding the frontier back.
+    #[arg(long, default_value_t = 2_000)]
+    pub idle_timeout_ms: u64,
+    /// Finish once every partition has been at its end and silent this long (default: run until
+    /// stopped).
+    #[arg(long)]
+    pub exit_when_idle_ms: Option<u64>,
+    /// Prefix of the output topics (default `<topic>.`).
+    #[arg(long)]
+    pub output_prefix: Option<String>,
+    /// No output topics (the outputs still go to `--out`).
+    #[arg(long)]
+    pub no_output_topics: bool,
+    #[command(flatten)]
+    pub pipeline: ReplayArgs,
+}
+
 #[derive(Args, Debug)]
 #[command(disable_help_flag = true)]
 pub struct ReplayArgs {
@@ -224,6 +281,9 @@ pub struct ReplayArgs {
     pub price_tolerance: f64,
     #[arg(long, action = ArgAction::Help, help = "Print help")]
     pub help: Option<bool>,
+    /// Set by `run`: the feed is a topic (no demo truth channel).
+    #[arg(skip)]
+    pub live: bool,
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -233,6 +293,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Features(a) => features_cmd(a),
         Command::Train(a) => train_cmd(a),
         Command::Eval(a) => eval_cmd(a),
+        Command::Produce(a) => produce_cmd(a),
+        Command::Run(a) => run_cmd(a),
     }
 }
 
@@ -363,6 +425,7 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
         inplay_delay_ms: 5_000,
         price_tolerance: 0.02,
         help: None,
+        live: false,
     };
     replay_with(args, vec![drqn])
 }
@@ -411,6 +474,41 @@ fn replay_cmd(a: ReplayArgs) -> Result<()> {
 
 /// `replay`, with `extra` policies after those of `--policies`.
 fn replay_with(a: ReplayArgs, extra: Vec<PolicySpec>) -> Result<()> {
+    let (timely, cfg, truth) = pipeline_setup(&a, extra)?;
+    let feed = match &a.feed {
+        Some(path) => file_feed(path),
+        None => {
+            eprintln!("no feed given: replaying the embedded demo feed (fixtures/demo.jsonl.gz)");
+            memory_feed(crate::kafka::demo_items()?)
+        }
+    };
+    if let Some((outputs, stats)) = replay(feed, &cfg, truth, timely)? {
+        write_outputs(&a.out, &outputs, &stats)?;
+        let s = &outputs.summary;
+        println!(
+            "replayed {} records ({} ok, {} rejected, {} duplicates, {} stale, {} late) of {} matches on {} workers in {:.2}s: {:.0} records/s",
+            s.records_in,
+            s.records_ok,
+            s.rejected,
+            s.duplicates,
+            s.stale,
+            s.late,
+            s.matches,
+            stats.workers,
+            stats.elapsed_s,
+            stats.records_per_s
+        );
+        print_outputs(&a.out, &outputs);
+    }
+    Ok(())
+}
+
+/// The timely configuration, the pipeline's configuration and the truth channel of a `replay`
+/// or `run`.
+fn pipeline_setup(
+    a: &ReplayArgs,
+    extra: Vec<PolicySpec>,
+) -> Result<(timely::Config, ReplayConfig, Option<Arc<Truth>>)> {
     let mut args = vec![
         "-w".to_string(),
         a.workers.to_string(),
@@ -424,22 +522,6 @@ fn replay_with(a: ReplayArgs, extra: Vec<PolicySpec>) -> Result<()> {
     }
     let timely = timely::Config::from_args(args.into_iter())
         .map_err(|e| anyhow::anyhow!("timely arguments: {e}"))?;
-    let feed = match &a.feed {
-        Some(path) => file_feed(path),
-        None => {
-            let mut text = String::new();
-            flate2::read::GzDecoder::new(DEMO_FEED)
-                .read_to_string(&mut text)
-                .context("decoding the embedded demo feed")?;
-            eprintln!("no feed given: replaying the embedded demo feed (fixtures/demo.jsonl.gz)");
-            memory_feed(
-                text.lines()
-                    .filter(|l| !l.is_empty())
-                    .map(|l| Payload::Line(l.to_string()))
-                    .collect(),
-            )
-        }
-    };
     let truth_path = a
         .truth
         .clone()
@@ -452,8 +534,8 @@ fn replay_with(a: ReplayArgs, extra: Vec<PolicySpec>) -> Result<()> {
     let truth = match (&truth_path, &a.feed) {
         _ if !wants_oracle => None,
         (Some(path), _) => Some(Truth::load(path)?),
-        (None, None) => Some(demo_truth()?),
-        (None, Some(_)) => None,
+        (None, None) if !a.live => Some(demo_truth()?),
+        (None, _) => None,
     }
     .map(Arc::new);
     let mut policies = match a.policies.as_deref() {
@@ -498,61 +580,127 @@ fn replay_with(a: ReplayArgs, extra: Vec<PolicySpec>) -> Result<()> {
         seed: a.seed,
         ..ReplayConfig::default()
     };
-    if let Some((outputs, stats)) = replay(feed, &cfg, truth, timely)? {
-        write_outputs(&a.out, &outputs, &stats)?;
+    Ok((timely, cfg, truth))
+}
+
+/// Prints where each output went, and the results table.
+fn print_outputs(out: &Path, outputs: &crate::replay::Outputs) {
+    for (name, rows) in [
+        ("team_match_stats", outputs.team_match.len()),
+        ("player_match_stats", outputs.player_match.len()),
+        ("player_totals", outputs.player_totals.len()),
+        ("team_ratings", outputs.team_ratings.len()),
+        ("league_averages", outputs.league_averages.len()),
+        ("dominance", outputs.dominance.len()),
+        ("availability", outputs.available.len()),
+        ("prematch_close", outputs.prematch_close.len()),
+        ("features", outputs.features.len()),
+    ] {
+        println!(
+            "  {:<20} {:>9} changes  {}/{name}.parquet",
+            name,
+            rows,
+            out.display()
+        );
+    }
+    println!(
+        "  {:<20} {:>9} records  {}/dead_letter.jsonl",
+        "dead letters",
+        outputs.dead_letters.len(),
+        out.display()
+    );
+    if !outputs.betting.policies.is_empty() {
+        for name in crate::replay::BETTING_TABLES {
+            println!(
+                "  {:<20} {:>9}          {}/{name}.parquet",
+                name,
+                "",
+                out.display()
+            );
+        }
+    }
+    println!("  summary              {}/summary.json", out.display());
+    if !outputs.reports.is_empty() {
+        println!();
+        print!("{}", crate::ledger::format_table(&outputs.reports));
+    }
+}
+
+/// `oddsflow produce`: publishes a recorded feed to a topic.
+fn produce_cmd(a: ProduceArgs) -> Result<()> {
+    use crate::kafka::{Pace, ensure_topics, produce};
+    ensure_topics(&a.brokers, &[&a.topic], a.partitions)?;
+    let pace = match a.speed {
+        Some(x) if !a.max => Pace::Speed(x),
+        _ => Pace::Max,
+    };
+    let items: Box<dyn Iterator<Item = Result<Payload>>> = match &a.feed {
+        Some(path) => crate::kafka::read_items(path)?,
+        None => Box::new(crate::kafka::demo_items()?.into_iter().map(Ok)),
+    };
+    let stats = produce(items, &a.brokers, &a.topic, pace)?;
+    println!(
+        "produced {} records to {} in {:.2}s: {:.0} records/s",
+        stats.records,
+        a.topic,
+        stats.elapsed_s,
+        stats.records as f64 / stats.elapsed_s.max(1e-9)
+    );
+    Ok(())
+}
+
+/// `oddsflow run`: the whole pipeline, live from a topic.
+fn run_cmd(a: RunArgs) -> Result<()> {
+    use crate::live::{LiveConfig, run_live};
+    if a.pipeline.feed.is_some() {
+        bail!("`run` reads its feed from --topic; to replay a file, use `oddsflow replay`");
+    }
+    let mut p = a.pipeline;
+    p.live = true;
+    if p.out == Path::new("out/replay") {
+        p.out = PathBuf::from("out/live");
+    }
+    let (timely, replay_cfg, truth) = pipeline_setup(&p, Vec::new())?;
+    let mut cfg = LiveConfig::new(&a.brokers, &a.topic, &p.out);
+    cfg.replay = replay_cfg;
+    cfg.idle_timeout_ms = a.idle_timeout_ms;
+    cfg.exit_when_idle_ms = a.exit_when_idle_ms;
+    if let Some(g) = a.group {
+        cfg.group = g;
+    }
+    cfg.sink_prefix = match (a.no_output_topics, a.output_prefix) {
+        (true, _) => None,
+        (false, Some(prefix)) => Some(prefix),
+        (false, None) => cfg.sink_prefix,
+    };
+    if let Some((outputs, stats)) = run_live(&cfg, truth, timely)? {
+        let run = crate::replay::RunStats {
+            workers: stats.workers,
+            elapsed_s: stats.elapsed_s,
+            records_per_s: stats.records_per_s,
+        };
+        write_outputs(&p.out, &outputs, &run)?;
+        std::fs::write(
+            p.out.join("live.json"),
+            serde_json::to_string_pretty(&stats)? + "\n",
+        )?;
         let s = &outputs.summary;
         println!(
-            "replayed {} records ({} ok, {} rejected, {} duplicates, {} stale, {} late) of {} matches on {} workers in {:.2}s: {:.0} records/s",
+            "live: {} records ({} ok, {} rejected, {} late) of {} matches; this run read {} ({} rebuilt, resumed from {}) on {} workers in {:.2}s: {:.0} records/s, max lag {} records",
             s.records_in,
             s.records_ok,
             s.rejected,
-            s.duplicates,
-            s.stale,
             s.late,
             s.matches,
+            stats.records_read,
+            stats.records_rebuilt,
+            format_time(stats.resumed_from),
             stats.workers,
             stats.elapsed_s,
-            stats.records_per_s
+            stats.records_per_s,
+            stats.max_lag
         );
-        for (name, rows) in [
-            ("team_match_stats", outputs.team_match.len()),
-            ("player_match_stats", outputs.player_match.len()),
-            ("player_totals", outputs.player_totals.len()),
-            ("team_ratings", outputs.team_ratings.len()),
-            ("league_averages", outputs.league_averages.len()),
-            ("dominance", outputs.dominance.len()),
-            ("availability", outputs.available.len()),
-            ("prematch_close", outputs.prematch_close.len()),
-            ("features", outputs.features.len()),
-        ] {
-            println!(
-                "  {:<20} {:>9} changes  {}/{name}.parquet",
-                name,
-                rows,
-                a.out.display()
-            );
-        }
-        println!(
-            "  {:<20} {:>9} records  {}/dead_letter.jsonl",
-            "dead letters",
-            outputs.dead_letters.len(),
-            a.out.display()
-        );
-        if !outputs.betting.policies.is_empty() {
-            for name in crate::replay::BETTING_TABLES {
-                println!(
-                    "  {:<20} {:>9}          {}/{name}.parquet",
-                    name,
-                    "",
-                    a.out.display()
-                );
-            }
-        }
-        println!("  summary              {}/summary.json", a.out.display());
-        if !outputs.reports.is_empty() {
-            println!();
-            print!("{}", crate::ledger::format_table(&outputs.reports));
-        }
+        print_outputs(&p.out, &outputs);
     }
     Ok(())
 }
@@ -570,6 +718,28 @@ fn demo_truth() -> Result<Truth> {
         .collect::<Result<_, _>>()
         .context("reading the embedded demo truth")?;
     Ok(Truth::from_rows(&rows))
+}
+
+/// Formats UTC milliseconds as RFC 3339 (`2026-01-03T14:05:00Z`).
+pub fn format_time(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + (month <= 2) as i64;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 /// Parses an event time: integer UTC milliseconds, or RFC 3339 in UTC (`YYYY-MM-DDTHH:MM:SS[.sss]Z`).

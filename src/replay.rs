@@ -21,41 +21,33 @@
 //! match. Outputs are gathered on worker 0, consolidated and sorted: the canonical form is
 //! byte-identical for 1 worker, 2 workers and 2 processes.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use differential_dataflow::VecCollection;
 use serde::{Deserialize, Serialize};
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::StreamVec;
-use timely::dataflow::operators::core::UnorderedInput;
-use timely::dataflow::operators::probe::Handle as ProbeHandle;
-use timely::dataflow::operators::vec::Map;
-use timely::dataflow::operators::{Exchange, Inspect, Probe};
 
 use oddsflow_dataflows::Time;
 use oddsflow_dataflows::aggregates::{PlayerMatchStats, PlayerTotals, TeamMatchStats};
 use oddsflow_dataflows::availability::{Quote, SelectionKey};
-use oddsflow_dataflows::bookmaker::{BetId, BookmakerConfig, Decision, Settled, betting};
+use oddsflow_dataflows::bookmaker::{BookmakerConfig, Decision};
 use oddsflow_dataflows::dominance::{Dominance, DominanceConfig};
 use oddsflow_dataflows::features::FeatureVector;
-use oddsflow_dataflows::ingest::{Payload, Sequenced};
+use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::model::F64;
-use oddsflow_dataflows::model::{Body, MatchId, PlayerId, Side, TeamId};
-use oddsflow_dataflows::pipeline::{PipelineConfig, pipeline};
+use oddsflow_dataflows::model::{MatchId, PlayerId, Side, TeamId};
+use oddsflow_dataflows::pipeline::PipelineConfig;
 use oddsflow_dataflows::ratings::{LeagueAverages, RatingConfig, TeamRating};
 use oddsflow_dataflows::reject::DeadLetter;
 use oddsflow_dataflows::wire::peek_ts;
 use oddsflow_operators::Ignored;
 
+use crate::host::{Fed, Frame, Hosted, host};
 use crate::ledger::{BettingOutputs, PolicyReport};
-use crate::policy::{PolicyInputs, PolicySpec, Truth, run_policies};
+use crate::policy::{PolicySpec, Truth};
 use crate::table::{ChangeTable, write_json_lines};
 
 /// One change of an output collection: data, time, diff.
@@ -187,71 +179,26 @@ pub struct RunStats {
     pub records_per_s: f64,
 }
 
-type Sink<D> = Rc<RefCell<Vec<(D, Time, isize)>>>;
-
-#[derive(Default)]
-struct Gathered {
-    team_match: Sink<((MatchId, Side), TeamMatchStats)>,
-    player_match: Sink<((MatchId, PlayerId), PlayerMatchStats)>,
-    player_totals: Sink<(PlayerId, PlayerTotals)>,
-    team_ratings: Sink<((String, TeamId), TeamRating)>,
-    league_averages: Sink<(String, LeagueAverages)>,
-    dominance: Sink<((MatchId, u64), Dominance)>,
-    available: Sink<(SelectionKey, Quote)>,
-    prematch_close: Sink<(SelectionKey, F64)>,
-    features: Sink<(MatchId, FeatureVector)>,
-    decisions: Rc<RefCell<Vec<Decision>>>,
-    settlements: Sink<(BetId, Settled)>,
-    dead_letters: Rc<RefCell<Vec<DeadLetter>>>,
-    records_ok: Rc<RefCell<u64>>,
-    ignored: Rc<RefCell<(u64, u64, u64)>>,
-    matches: Rc<RefCell<BTreeSet<MatchId>>>,
-}
-
-/// Sends a collection's changes to worker 0 and appends them to `sink` there.
-fn gather<'s, D>(
-    c: VecCollection<'s, Time, D>,
-    sink: &Sink<D>,
-    probe: &ProbeHandle<Time>,
-    keep: bool,
-) where
-    D: timely::ExchangeData + Clone,
-{
-    if !keep {
-        c.inner.probe_with(probe);
-        return;
-    }
-    let sink = sink.clone();
-    c.inner
-        .exchange(|_| 0)
-        .inspect(move |x| sink.borrow_mut().push(x.clone()))
-        .probe_with(probe);
-}
-
-fn gather_stream<'s, D, F>(s: StreamVec<'s, Time, D>, probe: &ProbeHandle<Time>, mut f: F)
-where
-    D: timely::ExchangeData + Clone,
-    F: FnMut(&D) + 'static,
-{
-    s.exchange(|_| 0).inspect(move |x| f(x)).probe_with(probe);
-}
-
-fn canonical<D: Ord + Clone>(mut v: Vec<(D, Time, isize)>) -> Vec<Change<D>> {
-    v.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-    let mut out: Vec<Change<D>> = Vec::with_capacity(v.len());
-    for (d, t, r) in v {
-        match out.last_mut() {
-            Some(last) if last.0 == d && last.1 == t => last.2 += r as i64,
-            _ => out.push((d, t, r as i64)),
-        }
-    }
-    out.retain(|c| c.2 != 0);
-    out
-}
-
 fn rounded(ts: i64, granularity: u64) -> Time {
     let t = ts.max(0) as u64;
     t - t % granularity
+}
+
+/// The time a source gives a record with event time `ts` (`None`: unreadable) while it may send
+/// from `cap`: its own event time rounded down to the granularity, or `cap` if that is earlier
+/// (the record is *late*). Returns the time and whether the record was late.
+pub fn time_for(ts: Option<i64>, cap: Time, granularity: u64) -> (Time, bool) {
+    match ts.filter(|ts| *ts >= 0) {
+        Some(ts) if rounded(ts, granularity) >= cap => (rounded(ts, granularity), false),
+        Some(_) => (cap, true),
+        None => (cap, false),
+    }
+}
+
+/// The input frontier that a feed clock (the largest event time read) allows: the clock minus
+/// the lateness, rounded down to the granularity.
+pub fn frontier_for(clock: i64, lateness_ms: u64, granularity: u64) -> Time {
+    rounded(clock.saturating_sub(lateness_ms as i64), granularity)
 }
 
 /// Replays a feed on the timely configuration `timely`. Returns the outputs on the process that
@@ -262,16 +209,7 @@ pub fn replay(
     truth: Option<Arc<Truth>>,
     timely: timely::Config,
 ) -> Result<Option<(Outputs, RunStats)>> {
-    // Build each policy once here, so that a bad configuration (the oracle without a truth
-    // channel) is an error before any worker starts.
-    let mut cfg = cfg.clone();
-    for spec in &mut cfg.policies {
-        // The oracle reads the truth published before the end of the timestamp it decides at.
-        if let PolicySpec::Oracle(c) = spec {
-            c.granularity_ms = cfg.granularity_ms.max(1);
-        }
-        spec.build(truth.as_ref())?;
-    }
+    let cfg = checked_config(cfg, truth.as_ref())?;
     let guards = timely::execute(timely, move |worker| {
         run_worker(worker, &feed, &cfg, truth.as_ref())
     })
@@ -286,117 +224,23 @@ pub fn replay(
     Ok(result)
 }
 
-fn run_worker(
-    worker: &mut timely::worker::Worker,
-    feed: &FeedOpener,
-    cfg: &ReplayConfig,
-    truth: Option<&Arc<Truth>>,
-) -> Result<Option<(Outputs, RunStats)>> {
-    let (index, peers) = (worker.index(), worker.peers());
-    let started = Instant::now();
-    let g = Gathered::default();
-    let probe = ProbeHandle::new();
-    let keep = cfg.keep_outputs;
-    let pipeline_cfg = PipelineConfig {
-        ratings: cfg.ratings.clone(),
-        dominance: cfg.dominance.clone(),
-        retire_after_ms: cfg.retire_after_ms,
-    };
-    let granularity = cfg.granularity_ms.max(1);
-    let mut build_error = None;
-    let (mut handle, mut cap) = worker.dataflow::<Time, _, _>(|scope| {
-        let ((handle, cap), items) =
-            scope.new_unordered_input::<CapacityContainerBuilder<Vec<Sequenced>>>();
-        let p = pipeline(items, &pipeline_cfg);
-        if !cfg.policies.is_empty() {
-            let inputs = PolicyInputs {
-                fixtures: p.state.fixtures.clone(),
-                features: p.features.clone(),
-                available: p.availability.available.clone(),
-                ratings: p.aggregates.team_ratings.clone(),
-                leagues: p.aggregates.league_averages.clone(),
-                results: p.state.results.clone(),
-                abandonments: p.state.abandonments.clone(),
-            };
-            let bookmaker = &cfg.bookmaker;
-            let b = betting(&p.state, bookmaker, granularity, |rewards| {
-                let scope = rewards.scope();
-                run_policies(
-                    inputs,
-                    rewards,
-                    &cfg.policies,
-                    truth,
-                    bookmaker.bankroll,
-                    granularity,
-                )
-                .unwrap_or_else(|e| {
-                    build_error = Some(e);
-                    timely::dataflow::operators::generic::operator::empty(scope)
-                })
-            });
-            let decisions = g.decisions.clone();
-            gather_stream(b.decisions, &probe, move |d: &Decision| {
-                decisions.borrow_mut().push(d.clone())
-            });
-            gather(b.settlements, &g.settlements, &probe, true);
+/// `cfg` with each policy built once, so that a bad configuration (the oracle without a truth
+/// channel) is an error before any worker starts.
+pub fn checked_config(cfg: &ReplayConfig, truth: Option<&Arc<Truth>>) -> Result<ReplayConfig> {
+    let mut cfg = cfg.clone();
+    for spec in &mut cfg.policies {
+        // The oracle reads the truth published before the end of the timestamp it decides at.
+        if let PolicySpec::Oracle(c) = spec {
+            c.granularity_ms = cfg.granularity_ms.max(1);
         }
-        let (ingested, agg, dom, avail, feats) = (
-            p.ingested,
-            p.aggregates,
-            p.dominance,
-            p.availability,
-            p.features,
-        );
-        gather(agg.team_match, &g.team_match, &probe, keep);
-        gather(agg.player_match, &g.player_match, &probe, keep);
-        gather(agg.player_totals, &g.player_totals, &probe, keep);
-        gather(agg.team_ratings, &g.team_ratings, &probe, keep);
-        gather(agg.league_averages, &g.league_averages, &probe, keep);
-        gather(dom, &g.dominance, &probe, keep);
-        gather(avail.available, &g.available, &probe, keep);
-        gather(
-            avail.prematch_close,
-            &g.prematch_close,
-            &probe,
-            keep || !cfg.policies.is_empty(),
-        );
-        gather(feats, &g.features, &probe, keep);
-        let dl = g.dead_letters.clone();
-        gather_stream(ingested.dead_letters, &probe, move |d| {
-            dl.borrow_mut().push(d.clone())
-        });
-        let ok = g.records_ok.clone();
-        let matches = g.matches.clone();
-        // One small message per valid record to worker 0: the match id of fixtures, else none.
-        let valid = ingested
-            .valid
-            .map(|r| matches!(r.body, Body::Fixture(_)).then_some(r.match_id));
-        gather_stream(valid, &probe, move |m: &Option<MatchId>| {
-            *ok.borrow_mut() += 1;
-            if let Some(m) = m {
-                matches.borrow_mut().insert(*m);
-            }
-        });
-        let ign = g.ignored.clone();
-        gather_stream(
-            ingested.ignored.map(|(_, _, why)| why),
-            &probe,
-            move |why: &Ignored| {
-                let mut c = ign.borrow_mut();
-                match why {
-                    Ignored::Duplicate => c.0 += 1,
-                    Ignored::Stale => c.1 += 1,
-                    Ignored::Retired => c.2 += 1,
-                }
-            },
-        );
-        (handle, cap)
-    });
-    if let Some(e) = build_error {
-        return Err(e);
+        spec.build(truth)?;
     }
+    Ok(cfg)
+}
 
-    let bar = (index == 0 && cfg.progress && std::io::stderr().is_terminal()).then(|| {
+/// A progress spinner on stderr, drawn only on a terminal.
+pub fn progress_bar(show: bool) -> Option<indicatif::ProgressBar> {
+    (show && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
             indicatif::ProgressStyle::with_template(
@@ -411,34 +255,28 @@ fn run_worker(
             ),
         );
         bar
-    });
+    })
+}
+
+fn run_worker(
+    worker: &mut timely::worker::Worker,
+    feed: &FeedOpener,
+    cfg: &ReplayConfig,
+    truth: Option<&Arc<Truth>>,
+) -> Result<Option<(Outputs, RunStats)>> {
+    let (index, peers) = (worker.index(), worker.peers());
+    let started = Instant::now();
+    let granularity = cfg.granularity_ms.max(1);
+    let Hosted {
+        mut feeder,
+        gathered,
+        probe,
+    } = host(worker, cfg, truth)?;
+    let bar = progress_bar(index == 0 && cfg.progress);
 
     let mut clock: Option<i64> = None;
     let mut frontier: Time = 0;
     let (mut records_in, mut late) = (0u64, 0u64);
-    let mut pending: Vec<(Time, Sequenced)> = Vec::new();
-    let flush =
-        |pending: &mut Vec<(Time, Sequenced)>,
-         handle: &mut timely::dataflow::operators::core::unordered_input::UnorderedHandle<
-            Time,
-            CapacityContainerBuilder<Vec<Sequenced>>,
-        >,
-         cap: &timely::dataflow::operators::ActivateCapability<Time>| {
-            if pending.is_empty() {
-                return;
-            }
-            pending.sort_by_key(|(t, _)| *t);
-            let mut session_handle = handle.activate();
-            let mut it = pending.drain(..).peekable();
-            while let Some((t, item)) = it.next() {
-                let c = cap.delayed(&t);
-                let mut session = session_handle.session(&c);
-                session.give(item);
-                while let Some((_, item)) = it.next_if(|(t2, _)| *t2 == t) {
-                    session.give(item);
-                }
-            }
-        };
 
     if index == 0 {
         tracing::info!(
@@ -460,31 +298,24 @@ fn run_worker(
             Payload::Decoded(r) => Some(r.ts),
         }
         .filter(|ts| *ts >= 0);
-        let time = match ts {
-            Some(ts) if rounded(ts, granularity) >= frontier => rounded(ts, granularity),
-            Some(_) => {
-                late += 1;
-                frontier
-            }
-            None => frontier,
-        };
+        let (time, was_late) = time_for(ts, frontier, granularity);
+        late += was_late as u64;
         if seq % peers == index {
-            pending.push((time, (seq as u64, item)));
+            feeder.give(time, Fed::Item((seq as u64, item)));
         }
         if let Some(ts) = ts {
             if clock.is_none_or(|c| ts > c) {
                 clock = Some(ts);
-                let f = rounded(ts.saturating_sub(cfg.lateness_ms as i64), granularity);
+                let f = frontier_for(ts, cfg.lateness_ms, granularity);
                 if f > frontier {
                     // Send what is pending before giving up the right to send at earlier times.
-                    flush(&mut pending, &mut handle, &cap);
                     frontier = f;
-                    cap.downgrade(&frontier);
+                    feeder.downgrade(frontier);
                 }
             }
         }
-        if pending.len() >= 1024 || seq % 1024 == 0 {
-            flush(&mut pending, &mut handle, &cap);
+        if feeder.pending() >= 1024 || seq % 1024 == 0 {
+            feeder.flush();
             worker.step();
             // Flow control: do not run more than a minute of event time ahead of the outputs.
             let behind = frontier.saturating_sub(60_000);
@@ -496,9 +327,7 @@ fn run_worker(
             }
         }
     }
-    flush(&mut pending, &mut handle, &cap);
-    drop(cap);
-    drop(handle);
+    feeder.close();
     while !probe.done() {
         worker.step();
     }
@@ -510,66 +339,89 @@ fn run_worker(
     }
     let elapsed = started.elapsed().as_secs_f64();
     tracing::info!(records_in, late, elapsed_s = elapsed, "replay finished");
-    let mut dead_letters = g.dead_letters.take();
-    dead_letters.sort();
-    let mut rejected_by_reason = BTreeMap::new();
-    for d in &dead_letters {
-        *rejected_by_reason
-            .entry(d.reason.as_str().to_string())
-            .or_insert(0) += 1;
-    }
-    let (duplicates, stale, retired) = *g.ignored.borrow();
-    let summary = Summary {
-        records_in,
-        records_ok: *g.records_ok.borrow(),
-        rejected: dead_letters.len() as u64,
-        duplicates,
-        stale,
-        retired,
-        late,
-        matches: g.matches.borrow().len() as u64,
-        rejected_by_reason,
-    };
-    let outputs = Outputs {
-        team_match: canonical(g.team_match.take()),
-        player_match: canonical(g.player_match.take()),
-        player_totals: canonical(g.player_totals.take()),
-        team_ratings: canonical(g.team_ratings.take()),
-        league_averages: canonical(g.league_averages.take()),
-        dominance: canonical(g.dominance.take()),
-        available: canonical(g.available.take()),
-        prematch_close: canonical(g.prematch_close.take()),
-        features: canonical(g.features.take()),
-        dead_letters,
-        betting: {
-            let mut decisions = g.decisions.take();
-            decisions.sort_by_key(|d| (d.at, d.request.id));
-            BettingOutputs {
-                policies: policy_names(&cfg.policies),
-                decisions,
-                settlements: canonical(g.settlements.take()),
-            }
-        },
-        reports: Vec::new(),
-        bankroll: cfg.bookmaker.bankroll,
-        summary,
-    };
-    let mut outputs = outputs;
-    outputs.reports = crate::ledger::reports(
-        &outputs.betting,
-        &outputs.prematch_close,
-        cfg.bookmaker.bankroll,
-        cfg.seed,
-    );
-    if !keep {
-        outputs.prematch_close.clear();
-    }
+    let outputs = Outputs::assemble(gathered.drain(None), records_in, late, cfg);
     let stats = RunStats {
         workers: peers,
         elapsed_s: elapsed,
         records_per_s: records_in as f64 / elapsed.max(1e-9),
     };
     Ok(Some((outputs, stats)))
+}
+
+impl Outputs {
+    /// The canonical outputs from everything gathered (`frame`, all times) and the source's
+    /// counts of records read and records late.
+    pub fn assemble(frame: Frame, records_in: u64, late: u64, cfg: &ReplayConfig) -> Outputs {
+        let matches = frame.matches().len() as u64;
+        let mut dead_letters: Vec<DeadLetter> = frame
+            .dead_letters
+            .into_iter()
+            .flat_map(|(d, _, r)| std::iter::repeat_n(d, r.max(0) as usize))
+            .collect();
+        dead_letters.sort();
+        let mut rejected_by_reason = BTreeMap::new();
+        for d in &dead_letters {
+            *rejected_by_reason
+                .entry(d.reason.as_str().to_string())
+                .or_insert(0) += 1;
+        }
+        let count = |why: Ignored| {
+            frame
+                .ignored
+                .iter()
+                .filter(|(w, _, _)| *w == why)
+                .map(|(_, _, r)| *r)
+                .sum::<i64>()
+                .max(0) as u64
+        };
+        let summary = Summary {
+            records_in,
+            records_ok: frame.valid.iter().map(|(_, _, r)| *r).sum::<i64>().max(0) as u64,
+            rejected: dead_letters.len() as u64,
+            duplicates: count(Ignored::Duplicate),
+            stale: count(Ignored::Stale),
+            retired: count(Ignored::Retired),
+            late,
+            matches,
+            rejected_by_reason,
+        };
+        let mut decisions: Vec<Decision> = frame
+            .decisions
+            .into_iter()
+            .flat_map(|(d, _, r)| std::iter::repeat_n(d, r.max(0) as usize))
+            .collect();
+        decisions.sort_by_key(|d| (d.at, d.request.id));
+        let mut outputs = Outputs {
+            team_match: frame.team_match,
+            player_match: frame.player_match,
+            player_totals: frame.player_totals,
+            team_ratings: frame.team_ratings,
+            league_averages: frame.league_averages,
+            dominance: frame.dominance,
+            available: frame.available,
+            prematch_close: frame.prematch_close,
+            features: frame.features,
+            dead_letters,
+            betting: BettingOutputs {
+                policies: policy_names(&cfg.policies),
+                decisions,
+                settlements: frame.settlements,
+            },
+            reports: Vec::new(),
+            bankroll: cfg.bookmaker.bankroll,
+            summary,
+        };
+        outputs.reports = crate::ledger::reports(
+            &outputs.betting,
+            &outputs.prematch_close,
+            cfg.bookmaker.bankroll,
+            cfg.seed,
+        );
+        if !cfg.keep_outputs {
+            outputs.prematch_close.clear();
+        }
+        outputs
+    }
 }
 
 /// Policy names for the reports: each spec's name, suffixed `-2`, `-3`… when repeated.

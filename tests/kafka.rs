@@ -1,0 +1,318 @@
+//! The live runtime against a real Kafka protocol peer: librdkafka's mock cluster, in this test
+//! process, spoken to over TCP by rdkafka clients (in this process, or in `oddsflow` child
+//! processes). The oracle is the offline replay of the same feed: the live outputs (every
+//! collection, the bets and settlements, the dead letters and the counts) must equal it.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
+
+use oddsflow::live::{LiveConfig, assemble, run_live};
+use oddsflow::policy::PolicySpec;
+use oddsflow::replay::{Outputs, ReplayConfig};
+use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
+use oddsflow_dataflows::ingest::Payload;
+
+/// A small noisy simulated feed (malformed lines, duplicates, corrections…).
+fn feed(matches: usize, seed: u64) -> Vec<Payload> {
+    simulate(&SimConfig {
+        matches,
+        seed,
+        noise: NoiseConfig::typical(),
+        ..SimConfig::default()
+    })
+    .items
+}
+
+fn config(policies: &str) -> ReplayConfig {
+    ReplayConfig {
+        progress: false,
+        policies: policies
+            .split(',')
+            .map(|p| PolicySpec::parse(p, 1).expect("a policy"))
+            .collect(),
+        seed: 1,
+        ..ReplayConfig::default()
+    }
+}
+
+const POLICIES: &str = "no-bet,random,favourite,value";
+
+fn cluster() -> MockCluster<'static, DefaultProducerContext> {
+    MockCluster::new(1).expect("librdkafka's mock cluster starts")
+}
+
+/// Creates `topic` with `partitions` partitions and its output topics on the mock cluster (which
+/// does not take the CreateTopics request), then publishes `items` as `oddsflow produce` does.
+fn produce(
+    mock: &MockCluster<'static, DefaultProducerContext>,
+    topic: &str,
+    partitions: i32,
+    items: &[Payload],
+) {
+    let brokers = mock.bootstrap_servers();
+    let brokers = brokers.as_str();
+    mock.create_topic(topic, partitions, 1)
+        .expect("topic created");
+    for out in ["features", "bets", "settlements", "dead-letters"] {
+        mock.create_topic(&format!("{topic}.{out}"), 2, 1)
+            .expect("output topic created");
+    }
+    oddsflow::kafka::ensure_topics(brokers, &[topic], partitions).expect("topic exists");
+    let stats = oddsflow::kafka::produce(
+        items.iter().cloned().map(Ok),
+        brokers,
+        topic,
+        oddsflow::kafka::Pace::Max,
+    )
+    .expect("feed produced");
+    assert_eq!(stats.records, items.len() as u64);
+}
+
+fn live_config(brokers: &str, topic: &str, out: &Path, policies: &str) -> LiveConfig {
+    let mut cfg = LiveConfig::new(brokers, topic, out);
+    cfg.replay = config(policies);
+    cfg.idle_timeout_ms = 300;
+    cfg.exit_when_idle_ms = Some(700);
+    cfg
+}
+
+fn replayed(items: &[Payload], policies: &str) -> Outputs {
+    let o = common::run(items, &config(policies), 1);
+    assert_eq!(
+        o.summary.late, 0,
+        "the comparison needs a feed with no record later than the lateness"
+    );
+    o
+}
+
+/// Asserts two outputs are the same, naming the first differing line of their canonical text.
+fn assert_same_outputs(got: &Outputs, want: &Outputs, what: &str) {
+    let (g, w) = (got.canonical_text(), want.canonical_text());
+    if g != w {
+        let line = g
+            .lines()
+            .zip(w.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        panic!(
+            "{what}: the outputs differ from the replay's at line {line}:\n got: {}\nwant: {}",
+            g.lines().nth(line).unwrap_or("<end>"),
+            w.lines().nth(line).unwrap_or("<end>")
+        );
+    }
+    assert!(!want.betting.settlements.is_empty(), "a ledger to compare");
+    assert!(!want.dead_letters.is_empty(), "dead letters to compare");
+}
+
+#[test]
+fn live_run_equals_the_replay_on_one_and_two_workers() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let items = feed(6, 61);
+    produce(&mock, "feed", 4, &items);
+    let want = replayed(&items, POLICIES);
+    for workers in [1, 2] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cfg = live_config(&brokers, "feed", dir.path(), POLICIES);
+        cfg.group = format!("g{workers}");
+        let timely = match workers {
+            1 => timely::Config::thread(),
+            n => timely::Config::process(n),
+        };
+        let (got, stats) = run_live(&cfg, None, timely)
+            .expect("live run")
+            .expect("worker 0 is here");
+        assert_same_outputs(&got, &want, &format!("{workers} workers"));
+        assert_eq!(stats.records_read, items.len() as u64);
+        // The changelog alone gives the same outputs.
+        assert_same_outputs(
+            &assemble(dir.path(), &cfg.replay).expect("changelog"),
+            &want,
+            "changelog",
+        );
+    }
+}
+
+#[test]
+fn output_topics_rebuild_the_collections() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let items = feed(4, 62);
+    produce(&mock, "f2", 2, &items);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = live_config(&brokers, "f2", dir.path(), POLICIES);
+    let (got, _) = run_live(&cfg, None, timely::Config::thread())
+        .expect("live run")
+        .expect("worker 0");
+    // Read the settlements topic back and sum the diffs per (data, time).
+    let consumer: BaseConsumer = oddsflow::kafka::client_config(&brokers)
+        .set("group.id", "reader")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&["f2.settlements"]).expect("subscribe");
+    let mut rows: Vec<(serde_json::Value, i64)> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while rows.len() < got.betting.settlements.len() && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            let v: serde_json::Value =
+                serde_json::from_slice(m.payload().expect("a value")).expect("JSON");
+            rows.push((
+                serde_json::json!([v["data"], v["time"]]),
+                v["diff"].as_i64().expect("diff"),
+            ));
+        }
+    }
+    let want: Vec<(serde_json::Value, i64)> = got
+        .betting
+        .settlements
+        .iter()
+        .map(|(d, t, r)| (serde_json::json!([d, t]), *r))
+        .collect();
+    let key = |v: &(serde_json::Value, i64)| (v.0.to_string(), v.1);
+    let (mut a, mut b) = (rows.clone(), want);
+    a.sort_by_key(key);
+    b.sort_by_key(key);
+    assert_eq!(
+        a, b,
+        "the settlements topic holds the settlement collection's changes"
+    );
+}
+
+fn oddsflow_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_oddsflow")
+}
+
+fn spawn_run(brokers: &str, topic: &str, out: &Path, extra: &[&str]) -> Child {
+    Command::new(oddsflow_bin())
+        .args([
+            "run",
+            "--brokers",
+            brokers,
+            "--topic",
+            topic,
+            "--out",
+            &out.display().to_string(),
+            "--policies",
+            POLICIES,
+            "--no-progress",
+            "--idle-timeout-ms",
+            "300",
+            "--exit-when-idle-ms",
+            "700",
+        ])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("oddsflow run starts")
+}
+
+#[test]
+fn sigkill_at_random_points_then_restart_gives_the_replay() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let items = feed(8, 63);
+    produce(&mock, "crash", 4, &items);
+    let want = replayed(&items, POLICIES);
+    // How long an uninterrupted run takes, to spread the kills over it.
+    let probe_dir = tempfile::tempdir().expect("tempdir");
+    let t0 = Instant::now();
+    let status = spawn_run(&brokers, "crash", probe_dir.path(), &["--group", "probe"])
+        .wait()
+        .expect("run");
+    assert!(status.success());
+    let full = t0.elapsed();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let mut resumed = 0;
+    for trial in 0..3 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let group = format!("crash-{trial}");
+        let mut kills = 0;
+        // Kill it at random points, two or three times, then let it finish.
+        for _ in 0..rng.random_range(2..=3) {
+            let mut child = spawn_run(&brokers, "crash", dir.path(), &["--group", &group]);
+            let at = full.mul_f64(rng.random_range(0.15..0.9));
+            std::thread::sleep(at);
+            if child.try_wait().expect("status").is_none() {
+                child.kill().expect("SIGKILL");
+                kills += 1;
+            }
+            let _ = child.wait();
+        }
+        let status = spawn_run(&brokers, "crash", dir.path(), &["--group", &group])
+            .wait()
+            .expect("run");
+        assert!(status.success(), "the final run succeeds");
+        // The last run resumed from durable results: it rebuilt state instead of starting over.
+        let stats: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join("live.json")).expect("live.json"),
+        )
+        .expect("JSON");
+        eprintln!("trial {trial}: {kills} kills, last run {stats}");
+        resumed += (stats["resumed_from"].as_u64() > Some(0)) as usize;
+        let got = assemble(dir.path(), &config(POLICIES)).expect("changelog");
+        assert_same_outputs(&got, &want, &format!("trial {trial} ({kills} kills)"));
+        assert!(
+            kills > 0,
+            "trial {trial}: at least one run was killed mid-way"
+        );
+    }
+    assert!(
+        resumed > 0,
+        "some trial was killed after results were durable"
+    );
+}
+
+#[test]
+fn two_processes_on_four_partitions_equal_one() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let items = feed(6, 64);
+    produce(&mock, "two", 4, &items);
+    let want = replayed(&items, POLICIES);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hosts = dir.path().join("hosts");
+    let ports = [free_port(), free_port()];
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
+    )
+    .expect("hostfile");
+    let out = dir.path().join("out");
+    let h = hosts.display().to_string();
+    let procs: Vec<Child> = (0..2)
+        .map(|p| {
+            spawn_run(
+                &brokers,
+                "two",
+                &out,
+                &["-n", "2", "-p", &p.to_string(), "-h", &h, "--group", "two"],
+            )
+        })
+        .collect();
+    for mut c in procs {
+        assert!(
+            c.wait().expect("process").success(),
+            "both processes succeed"
+        );
+    }
+    let got = assemble(&out, &config(POLICIES)).expect("changelog");
+    assert_same_outputs(&got, &want, "2 processes");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
