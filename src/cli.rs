@@ -674,6 +674,12 @@ fn run_cmd(a: RunArgs) -> Result<()> {
         (false, None) => cfg.sink_prefix,
     };
     if let Some((outputs, stats)) = run_live(&cfg, truth, timely)? {
+        if stats.workers == 0 {
+            eprintln!(
+                "the run in {} was already complete: its outputs are rewritten from its changelog",
+                p.out.display()
+            );
+        }
         let run = crate::replay::RunStats {
             workers: stats.workers,
             elapsed_s: stats.elapsed_s,

@@ -96,6 +96,9 @@ pub struct LiveConfig {
     pub sink_prefix: Option<String>,
     /// How often worker 0 writes a changelog frame, at most, in ms.
     pub frame_interval_ms: u64,
+    /// Set to stop the run where it is, as a crash would but politely: nothing more is read or
+    /// written, the run is not closed, and a later run resumes it (for embedding and tests).
+    pub stop: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl LiveConfig {
@@ -110,6 +113,7 @@ impl LiveConfig {
             exit_when_idle_ms: None,
             sink_prefix: Some(format!("{topic}.")),
             frame_interval_ms: 200,
+            stop: None,
         }
     }
 }
@@ -193,6 +197,13 @@ impl Changelog {
             .create(true)
             .open(&path)
             .with_context(|| format!("opening {}", path.display()))?;
+        // One writer per changelog: a second run on the same directory would count twice.
+        file.try_lock().map_err(|_| {
+            anyhow::anyhow!(
+                "another oddsflow run is writing {} (one run per --out)",
+                path.display()
+            )
+        })?;
         let mut recovery = Recovery::default();
         let (mut frames, mut published, mut good_len, mut header) = (0, 0, 0u64, false);
         {
@@ -406,7 +417,28 @@ fn broadcast_recovery(
     got.take()
 }
 
-fn consumer(cfg: &LiveConfig) -> Result<BaseConsumer> {
+/// The consumer's context: reaching a partition's end is news (it arrives through `poll`), not
+/// an error to log.
+struct FeedContext;
+
+impl rdkafka::ClientContext for FeedContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        let eof = matches!(
+            error,
+            KafkaError::PartitionEOF(_)
+                | KafkaError::Global(rdkafka::types::RDKafkaErrorCode::PartitionEOF)
+        );
+        if !eof {
+            tracing::error!("librdkafka: {error}: {reason}");
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for FeedContext {}
+
+type FeedConsumer = BaseConsumer<FeedContext>;
+
+fn consumer(cfg: &LiveConfig) -> Result<FeedConsumer> {
     kafka::client_config(&cfg.brokers)
         .set("group.id", &cfg.group)
         .set("enable.auto.commit", "false")
@@ -414,7 +446,7 @@ fn consumer(cfg: &LiveConfig) -> Result<BaseConsumer> {
         .set("enable.partition.eof", "true")
         .set("auto.offset.reset", "earliest")
         .set("fetch.wait.max.ms", "50")
-        .create()
+        .create_with_context(FeedContext)
         .context("creating the Kafka consumer")
 }
 
@@ -736,16 +768,17 @@ fn live_worker(
                 watermark: own_watermark,
                 capability: cap,
             });
+            status_in.flush();
             let total_lag: i64 = statuses.borrow().values().map(|s| s.lag).sum();
             max_lag = max_lag.max(total_lag);
             if progress && now - last_progress >= Duration::from_secs(1) {
                 last_progress = now;
                 let st = statuses.borrow();
                 let records: u64 = st.values().map(|s| s.records).sum();
-                let frontier = st.values().map(|s| s.capability).min().unwrap_or(0);
+                let frontier = probe.with_frontier(|f| f.iter().min().copied().unwrap_or(0));
                 let secs = started.elapsed().as_secs_f64().max(1e-9);
                 eprintln!(
-                    "live: {records} records read ({:.0}/s), lag {total_lag} records, frontier {}, durable to {}, {frames} frames",
+                    "live: {records} records read ({:.0}/s), lag {total_lag} records, outputs complete to {}, durable to {}, {frames} frames",
                     records as f64 / secs,
                     crate::cli::format_time(frontier),
                     crate::cli::format_time(log.as_ref().map_or(0, |l| l.recovery.durable)),
@@ -762,6 +795,13 @@ fn live_worker(
         }
         if feeder.time().is_none() && probe.done() {
             break;
+        }
+        if cfg
+            .stop
+            .as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            return Ok(None);
         }
     }
     status_in.send(Status {
@@ -813,7 +853,7 @@ fn write_durable(
     log: &mut Changelog,
     gathered: &crate::host::Gathered,
     probe: &ProbeHandle<Time>,
-    consumer: &BaseConsumer,
+    consumer: &FeedConsumer,
     cfg: &LiveConfig,
     partitions: i32,
     sinks: Option<&OutputTopics>,
@@ -843,7 +883,7 @@ fn write_durable(
 /// Commits, for every partition, the end of its last durable entry.
 fn commit(
     log: &Changelog,
-    consumer: &BaseConsumer,
+    consumer: &FeedConsumer,
     cfg: &LiveConfig,
     partitions: i32,
 ) -> Result<()> {

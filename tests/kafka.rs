@@ -316,3 +316,78 @@ fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free port")
 }
+
+/// Event time of the last item of a feed that has one.
+fn last_ts(items: &[Payload]) -> u64 {
+    items
+        .iter()
+        .filter_map(|p| match p {
+            Payload::Decoded(r) => Some(r.ts),
+            Payload::Line(l) => oddsflow_dataflows::wire::peek_ts(l),
+        })
+        .max()
+        .expect("timed items") as u64
+}
+
+/// The largest `upto` of the changelog's frames (0 before the first).
+fn durable_frontier(dir: &Path) -> u64 {
+    std::fs::read_to_string(dir.join("changelog.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v.get("frame").and_then(|f| f["upto"].as_u64()))
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn silent_partitions_do_not_stall_the_frontier() {
+    // Three matches on sixteen partitions: most partitions never get a record. Once they have
+    // been silent at their end for the idle timeout, the outputs complete (and become durable)
+    // up to the feed's clock minus the lateness, while the run goes on (it is never closed).
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let items = feed(3, 65);
+    produce(&mock, "sparse", 16, &items);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = live_config(&brokers, "sparse", dir.path(), POLICIES);
+    cfg.exit_when_idle_ms = None;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    cfg.stop = Some(stop.clone());
+    let run = std::thread::spawn(move || run_live(&cfg, None, timely::Config::thread()));
+    let target = last_ts(&items) - 30_000 - 2_000;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut durable = 0;
+    while durable < target && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        durable = durable_frontier(dir.path());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    run.join().expect("the run ends").expect("no error");
+    assert!(
+        durable >= target,
+        "durable to {durable}, the feed's clock minus the lateness is {target}"
+    );
+}
+
+#[test]
+fn a_second_run_on_the_same_directory_is_refused() {
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    produce(&mock, "locked", 1, &feed(1, 66));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.path().join("changelog.jsonl"))
+        .expect("changelog");
+    file.lock().expect("held by 'another run'");
+    let cfg = live_config(&brokers, "locked", dir.path(), POLICIES);
+    let err = run_live(&cfg, None, timely::Config::thread())
+        .err()
+        .expect("refused");
+    assert!(
+        format!("{err:#}").contains("another oddsflow run"),
+        "{err:#}"
+    );
+}
