@@ -692,7 +692,7 @@ fn run_cmd(a: RunArgs) -> Result<()> {
         )?;
         let s = &outputs.summary;
         println!(
-            "live: {} records ({} ok, {} rejected, {} late) of {} matches; this run read {} ({} rebuilt, resumed from {}) on {} workers in {:.2}s: {:.0} records/s, max lag {} records",
+            "live: {} records ({} ok, {} rejected, {} late) of {} matches; this run read {} ({} rebuilt, resumed from {}) on {} workers, the last after {:.2}s ({:.0} records/s), finished in {:.2}s; max lag {} records",
             s.records_in,
             s.records_ok,
             s.rejected,
@@ -702,8 +702,9 @@ fn run_cmd(a: RunArgs) -> Result<()> {
             stats.records_rebuilt,
             format_time(stats.resumed_from),
             stats.workers,
+            stats.last_read_s,
+            stats.records_read as f64 / stats.last_read_s.max(1e-9),
             stats.elapsed_s,
-            stats.records_per_s,
             stats.max_lag
         );
         print_outputs(&p.out, &outputs);

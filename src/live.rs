@@ -7,7 +7,7 @@
 //!        ▼ live: at their event times (late ones at the capability)                      ▼
 //!                                                        pipeline, bookmaker, policies, reclock
 //!                                                                          │ gathered on worker 0
-//!     DIR/changelog.jsonl ◄── frame: every change at times < the output frontier, fsynced
+//!     DIR/changelog.bin ◄── frame: every change at times < the output frontier, fsynced
 //!          │ then: offsets committed to the consumer group, frame published to the output topics
 //!          ▼ at the end: DIR/*.parquet, bets, settlements, ledger, summary (as `replay` writes)
 //! ```
@@ -37,7 +37,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Seek, Write};
+use std::io::{BufReader, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -123,9 +123,14 @@ impl LiveConfig {
 pub struct LiveStats {
     pub workers: usize,
     pub elapsed_s: f64,
-    /// Records read from the topic in this run by all workers (rebuilt ones included) per second.
+    /// Records read from the topic in this run by all workers (rebuilt ones included) per second
+    /// of the whole run (waiting for the exit included).
     pub records_per_s: f64,
     pub records_read: u64,
+    /// Seconds from the start to the last record read. The outputs are kept within a minute of
+    /// event time of the input, so `records_read / last_read_s` is the rate from topic to
+    /// feature deltas while there is a backlog.
+    pub last_read_s: f64,
     /// Records rebuilt from the changelog's entries (0 on a first run).
     pub records_rebuilt: u64,
     /// The durable frontier this run started from (0: a first run).
@@ -152,6 +157,8 @@ struct Recovery {
 struct Status {
     worker: usize,
     records: u64,
+    /// Seconds from the start to the last record read.
+    last_read_s: f64,
     rebuilt: u64,
     lag: i64,
     /// The largest watermark of its partitions.
@@ -175,8 +182,8 @@ enum LogLine {
     Published { n: u64 },
 }
 
-/// The changelog on worker 0: `DIR/changelog.jsonl`, one JSON line per frame, appended and
-/// fsynced before anything depending on it is acknowledged.
+/// The changelog on worker 0: `DIR/changelog.bin`, one checksummed bincode record per frame,
+/// appended and fsynced before anything depending on it is acknowledged.
 struct Changelog {
     file: File,
     recovery: Recovery,
@@ -184,7 +191,7 @@ struct Changelog {
     published: u64,
 }
 
-const CHANGELOG: &str = "changelog.jsonl";
+const CHANGELOG: &str = "changelog.bin";
 
 impl Changelog {
     /// Opens (or starts) the changelog in `dir`, dropping a last line cut short by a crash.
@@ -205,48 +212,37 @@ impl Changelog {
             )
         })?;
         let mut recovery = Recovery::default();
-        let (mut frames, mut published, mut good_len, mut header) = (0, 0, 0u64, false);
-        {
-            let mut reader = BufReader::new(&file);
-            let mut line = String::new();
-            loop {
-                line.clear();
-                let n = reader.read_line(&mut line)?;
-                if n == 0 || !line.ends_with('\n') {
-                    break;
-                }
-                let Ok(parsed) = serde_json::from_str::<LogLine>(&line) else {
-                    break;
-                };
-                good_len += n as u64;
-                match parsed {
-                    LogLine::Header {
-                        topic: t,
-                        identity: id,
-                    } => {
-                        if t != topic || id != identity {
-                            bail!(
-                                "{} belongs to another run (topic {t:?}, {id}); this run is topic \
-                                 {topic:?}, {identity}: use another --out",
-                                path.display()
-                            );
-                        }
-                        header = true;
+        let (mut frames, mut published, mut header) = (0, 0, false);
+        let mut records = Records::new(&file);
+        while let Some(parsed) = records.next_record()? {
+            match parsed {
+                LogLine::Header {
+                    topic: t,
+                    identity: id,
+                } => {
+                    if t != topic || id != identity {
+                        bail!(
+                            "{} belongs to another run (topic {t:?}, {id}); this run is topic \
+                             {topic:?}, {identity}: use another --out",
+                            path.display()
+                        );
                     }
-                    LogLine::Frame { n, upto, changes } => {
-                        frames = n;
-                        recovery
-                            .entries
-                            .extend(changes.reclock.into_iter().map(|(e, _, _)| e));
-                        match upto {
-                            Some(u) => recovery.durable = u,
-                            None => recovery.closed = true,
-                        }
-                    }
-                    LogLine::Published { n } => published = n,
+                    header = true;
                 }
+                LogLine::Frame { n, upto, changes } => {
+                    frames = n;
+                    recovery
+                        .entries
+                        .extend(changes.reclock.into_iter().map(|(e, _, _)| e));
+                    match upto {
+                        Some(u) => recovery.durable = u,
+                        None => recovery.closed = true,
+                    }
+                }
+                LogLine::Published { n } => published = n,
             }
         }
+        let good_len = records.good_len;
         if file.metadata()?.len() > good_len {
             tracing::warn!(
                 "dropping the end of {} cut short by a crash",
@@ -271,9 +267,12 @@ impl Changelog {
     }
 
     fn append(&mut self, line: &LogLine) -> Result<()> {
-        let mut text = serde_json::to_string(line)?;
-        text.push('\n');
-        self.file.write_all(text.as_bytes())?;
+        let body = bincode::serialize(line).context("encoding a changelog record")?;
+        let mut record = Vec::with_capacity(body.len() + 12);
+        record.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        record.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        record.extend_from_slice(&body);
+        self.file.write_all(&record)?;
         self.file.sync_data().context("syncing the changelog")?;
         Ok(())
     }
@@ -299,16 +298,87 @@ impl Changelog {
         let path = dir.join(CHANGELOG);
         let file = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
         let mut out = Vec::new();
-        for line in BufReader::new(file).lines() {
-            let line = line?;
-            match serde_json::from_str::<LogLine>(&line) {
-                Ok(LogLine::Frame { n, changes, .. }) if n > after => out.push((n, *changes)),
-                Ok(_) => {}
-                Err(_) => break,
+        let mut records = Records::new(&file);
+        while let Some(line) = records.next_record()? {
+            if let LogLine::Frame { n, changes, .. } = line
+                && n > after
+            {
+                out.push((n, *changes));
             }
         }
         Ok(out)
     }
+}
+
+/// Reads the changelog's records: `[length u64 LE][crc32 u32 LE][bincode]` each. Stops at the
+/// first record that is cut short or fails its checksum (the end a crash left).
+struct Records<'f> {
+    reader: BufReader<&'f File>,
+    /// Bytes of whole, good records read so far.
+    good_len: u64,
+}
+
+impl<'f> Records<'f> {
+    fn new(file: &'f File) -> Self {
+        Records {
+            reader: BufReader::new(file),
+            good_len: 0,
+        }
+    }
+
+    fn next_record(&mut self) -> Result<Option<LogLine>> {
+        let mut head = [0u8; 12];
+        if !read_full(&mut self.reader, &mut head)? {
+            return Ok(None);
+        }
+        let len = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
+        let crc = u32::from_le_bytes(head[8..].try_into().unwrap_or_default());
+        if len > (1 << 40) {
+            return Ok(None);
+        }
+        let mut body = vec![0u8; len as usize];
+        if !read_full(&mut self.reader, &mut body)? || crc32fast::hash(&body) != crc {
+            return Ok(None);
+        }
+        match bincode::deserialize::<LogLine>(&body) {
+            Ok(line) => {
+                self.good_len += 12 + len;
+                Ok(Some(line))
+            }
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// Fills `buf`; `false` if the input ends first.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<bool> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..])? {
+            0 => return Ok(false),
+            n => filled += n,
+        }
+    }
+    Ok(true)
+}
+
+/// The durable frontier of the changelog in `dir`: every output before it is durable (`None`
+/// when the run is closed: all of them are).
+pub fn durable_frontier(dir: &Path) -> Result<Option<Time>> {
+    let path = dir.join(CHANGELOG);
+    let file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Some(0)),
+        Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+    };
+    let mut durable = Some(0);
+    let mut records = Records::new(&file);
+    while let Some(line) = records.next_record()? {
+        if let LogLine::Frame { upto, .. } = line {
+            durable = upto;
+        }
+    }
+    Ok(durable)
 }
 
 /// One assigned partition of a worker.
@@ -589,6 +659,7 @@ fn live_worker(
     let floor = d_start;
     let mut cap: Time = 0;
     let (mut read, mut rebuilt, mut max_lag) = (0u64, 0u64, 0i64);
+    let mut last_read_s = 0.0f64;
     let mut last_downgrade = Instant::now();
     let mut last_status = Instant::now() - Duration::from_secs(1);
     let mut last_watermarks = Instant::now() - Duration::from_secs(1);
@@ -644,6 +715,7 @@ fn live_worker(
                     Some(Ok(m)) => {
                         got += 1;
                         read += 1;
+                        last_read_s = started.elapsed().as_secs_f64();
                         let Some(&i) = slot.get(&m.partition()) else {
                             continue;
                         };
@@ -763,6 +835,7 @@ fn live_worker(
             status_in.send(Status {
                 worker: index,
                 records: read,
+                last_read_s,
                 rebuilt,
                 lag,
                 watermark: own_watermark,
@@ -807,6 +880,7 @@ fn live_worker(
     status_in.send(Status {
         worker: index,
         records: read,
+        last_read_s,
         rebuilt,
         lag: 0,
         watermark: 0,
@@ -818,6 +892,11 @@ fn live_worker(
     }
     let read: u64 = statuses.borrow().values().map(|s| s.records).sum();
     let rebuilt: u64 = statuses.borrow().values().map(|s| s.rebuilt).sum();
+    let last_read_s = statuses
+        .borrow()
+        .values()
+        .map(|s| s.last_read_s)
+        .fold(0.0, f64::max);
     let Some(mut log) = log else {
         return Ok(None);
     };
@@ -838,6 +917,7 @@ fn live_worker(
         elapsed_s: elapsed,
         records_per_s: read as f64 / elapsed.max(1e-9),
         records_read: read,
+        last_read_s,
         records_rebuilt: rebuilt,
         resumed_from: d_start,
         max_lag,
@@ -1031,5 +1111,91 @@ impl OutputTopics {
         p.flush(Duration::from_secs(60))
             .context("waiting for the output topics to acknowledge a frame")?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(end: i64, cap: Time) -> Frame {
+        Frame {
+            reclock: vec![(
+                Reclock {
+                    partition: 0,
+                    end,
+                    cap,
+                    records: end as u64,
+                    late: 0,
+                },
+                cap,
+                1,
+            )],
+            ..Frame::default()
+        }
+    }
+
+    #[test]
+    fn a_frame_cut_short_by_a_crash_is_dropped_and_the_log_goes_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let mut log = Changelog::open(dir.path(), "t", "id").expect("new log");
+            log.write_frame(Some(1_000), entry(10, 0)).expect("frame 1");
+            log.write_frame(Some(2_000), entry(20, 1_000))
+                .expect("frame 2");
+        }
+        let path = dir.path().join(CHANGELOG);
+        let good = std::fs::metadata(&path).expect("log").len();
+        // A third record, cut short: its header promises 200 bytes, 5 follow.
+        let mut f = OpenOptions::new().append(true).open(&path).expect("log");
+        f.write_all(&[200, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5])
+            .expect("partial record");
+        drop(f);
+        let log = Changelog::open(dir.path(), "t", "id").expect("reopened");
+        assert_eq!(log.frames, 2);
+        assert_eq!(log.recovery.durable, 2_000);
+        assert!(!log.recovery.closed);
+        assert_eq!(log.recovery.entries.len(), 2);
+        assert_eq!(std::fs::metadata(&path).expect("log").len(), good);
+        let mut log = log;
+        log.write_frame(None, entry(30, 2_000)).expect("frame 3");
+        drop(log);
+        let log = Changelog::open(dir.path(), "t", "id").expect("reopened");
+        assert!(log.recovery.closed);
+        assert_eq!(
+            Changelog::frames_after(dir.path(), 1)
+                .expect("frames")
+                .len(),
+            2
+        );
+        // Another run's settings are refused.
+        drop(log);
+        let err = Changelog::open(dir.path(), "t", "other settings")
+            .err()
+            .expect("refused");
+        assert!(format!("{err}").contains("belongs to another run"), "{err}");
+    }
+
+    #[test]
+    fn rebuild_regions_give_each_offset_its_cap() {
+        let p = Part {
+            id: 0,
+            regions: vec![(5, 0), (9, 3_000), (12, 7_000)],
+            rebuild_end: 12,
+            next: 0,
+            clock: None,
+            eof: None,
+            records: 0,
+            late: 0,
+            high: 0,
+        };
+        let caps: Vec<Time> = (0..12).map(|o| p.region_cap(o)).collect();
+        assert_eq!(
+            caps,
+            [
+                0, 0, 0, 0, 0, 3_000, 3_000, 3_000, 3_000, 7_000, 7_000, 7_000
+            ]
+        );
+        assert!(p.rebuilding());
     }
 }

@@ -329,15 +329,11 @@ fn last_ts(items: &[Payload]) -> u64 {
         .expect("timed items") as u64
 }
 
-/// The largest `upto` of the changelog's frames (0 before the first).
+/// The changelog's durable frontier (0 before the first frame).
 fn durable_frontier(dir: &Path) -> u64 {
-    std::fs::read_to_string(dir.join("changelog.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v.get("frame").and_then(|f| f["upto"].as_u64()))
-        .max()
-        .unwrap_or(0)
+    oddsflow::live::durable_frontier(dir)
+        .expect("a readable changelog")
+        .unwrap_or(u64::MAX)
 }
 
 #[test]
@@ -379,7 +375,7 @@ fn a_second_run_on_the_same_directory_is_refused() {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(dir.path().join("changelog.jsonl"))
+        .open(dir.path().join("changelog.bin"))
         .expect("changelog");
     file.lock().expect("held by 'another run'");
     let cfg = live_config(&brokers, "locked", dir.path(), POLICIES);
