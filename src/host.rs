@@ -60,8 +60,11 @@ pub enum Fed {
 /// one-change-per-record streams, such as the count of valid records, shrink to one change per
 /// time and value).
 pub struct Sink<D> {
-    buf: Rc<RefCell<(Vec<(D, Time, isize)>, usize)>>,
+    buf: Rc<RefCell<SinkBuf<D>>>,
 }
+
+/// The changes, and their number after the last consolidation.
+type SinkBuf<D> = (Vec<(D, Time, isize)>, usize);
 
 impl<D> Clone for Sink<D> {
     fn clone(&self) -> Self {

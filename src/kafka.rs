@@ -14,6 +14,8 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -41,17 +43,59 @@ pub fn client_config(brokers: &str) -> ClientConfig {
     c
 }
 
+/// A producer's context: counts the messages the broker did not take, so that a flush can
+/// tell success from silent loss.
+#[derive(Default)]
+pub struct Deliveries {
+    failed: AtomicU64,
+    first_error: Mutex<Option<String>>,
+}
+
+impl rdkafka::ClientContext for Deliveries {}
+
+impl rdkafka::producer::ProducerContext for Deliveries {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &rdkafka::message::DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut first) = self.first_error.lock() {
+                first.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+}
+
+pub type FeedProducer = BaseProducer<Deliveries>;
+
 /// A producer for the feed or the output topics: idempotent (no duplicates from its own
 /// retries), acknowledged by all in-sync replicas.
-pub fn producer(brokers: &str) -> Result<BaseProducer> {
+pub fn producer(brokers: &str) -> Result<FeedProducer> {
     client_config(brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "5")
         .set("queue.buffering.max.messages", "1000000")
         .set("message.timeout.ms", "60000")
-        .create()
+        .create_with_context(Deliveries::default())
         .context("creating a Kafka producer")
+}
+
+/// Waits until every message sent so far is acknowledged; an error if any was not.
+pub fn flush(producer: &FeedProducer, what: &str) -> Result<()> {
+    producer
+        .flush(Duration::from_secs(60))
+        .with_context(|| format!("waiting for the broker to acknowledge {what}"))?;
+    let c = producer.context();
+    let failed = c.failed.load(Ordering::Relaxed);
+    if failed > 0 {
+        let first = c.first_error.lock().ok().and_then(|f| f.clone());
+        bail!(
+            "{failed} messages of {what} were not delivered (first error: {})",
+            first.unwrap_or_default()
+        );
+    }
+    Ok(())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -166,7 +210,7 @@ pub fn produce(
             let due = Duration::from_secs_f64(((ts - t0).max(0) as f64 / speed.max(1e-9)) / 1e3);
             let now = started.elapsed();
             if due > now {
-                producer.flush(Duration::from_secs(30))?;
+                flush(&producer, "the feed")?;
                 std::thread::sleep(due - now);
             }
         }
@@ -188,9 +232,7 @@ pub fn produce(
         send(&producer, record)?;
         records += 1;
     }
-    producer
-        .flush(Duration::from_secs(60))
-        .context("waiting for the broker to acknowledge the feed")?;
+    flush(&producer, "the feed")?;
     Ok(ProduceStats {
         records,
         elapsed_s: started.elapsed().as_secs_f64(),
@@ -198,7 +240,7 @@ pub fn produce(
 }
 
 /// Sends `record`, waiting (polling for delivery reports) while the local queue is full.
-pub fn send<K, P>(producer: &BaseProducer, mut record: BaseRecord<'_, K, P>) -> Result<()>
+pub fn send<K, P>(producer: &FeedProducer, mut record: BaseRecord<'_, K, P>) -> Result<()>
 where
     K: rdkafka::message::ToBytes + ?Sized,
     P: rdkafka::message::ToBytes + ?Sized,

@@ -47,7 +47,7 @@ use anyhow::{Context, Result, bail};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
-use rdkafka::producer::{BaseRecord, Producer};
+use rdkafka::producer::BaseRecord;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
@@ -1024,7 +1024,7 @@ pub fn assemble(dir: &Path, cfg: &ReplayConfig) -> Result<Outputs> {
 
 /// The output topics, written by worker 0 after each durable frame.
 struct OutputTopics {
-    producer: rdkafka::producer::BaseProducer,
+    producer: kafka::FeedProducer,
     features: String,
     bets: String,
     settlements: String,
@@ -1051,7 +1051,7 @@ impl OutputTopics {
     /// Publishes every change of `frame`'s published tables, then waits for the acknowledgements.
     fn publish(&self, frame: &Frame) -> Result<()> {
         fn each<D: Serialize>(
-            p: &rdkafka::producer::BaseProducer,
+            p: &kafka::FeedProducer,
             topic: &str,
             rows: &[(D, Time, i64)],
             key: impl Fn(&D) -> String,
@@ -1108,8 +1108,7 @@ impl OutputTopics {
         each(p, &self.dead_letters, &by_time(&frame.dead_letters), |d| {
             d.seq.to_string()
         })?;
-        p.flush(Duration::from_secs(60))
-            .context("waiting for the output topics to acknowledge a frame")?;
+        kafka::flush(p, "a frame's output messages")?;
         Ok(())
     }
 }
