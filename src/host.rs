@@ -87,7 +87,7 @@ impl<D: Ord> Sink<D> {
         let mut b = self.buf.borrow_mut();
         b.0.push((d, t, r));
         if b.0.len() >= 4096 && b.0.len() >= 2 * b.1 {
-            let v = consolidate_isize(std::mem::take(&mut b.0));
+            let v = consolidate(std::mem::take(&mut b.0));
             b.1 = v.len();
             b.0 = v;
         }
@@ -106,31 +106,20 @@ impl<D: Ord> Sink<D> {
     }
 }
 
-fn consolidate_isize<D: Ord>(mut v: Vec<(D, Time, isize)>) -> Vec<(D, Time, isize)> {
-    v.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-    let mut out: Vec<(D, Time, isize)> = Vec::with_capacity(v.len());
-    for (d, t, r) in v {
-        match out.last_mut() {
-            Some(last) if last.0 == d && last.1 == t => last.2 += r,
-            _ => out.push((d, t, r)),
-        }
-    }
-    out.retain(|c| c.2 != 0);
-    out
-}
-
 /// Sorts changes by (data, time), sums the diffs of equal (data, time) and drops zeros: the
 /// canonical form of a collection's changes.
-pub fn consolidate<D: Ord>(mut v: Vec<Change<D>>) -> Vec<Change<D>> {
+pub fn consolidate<D: Ord, R: Copy + Default + PartialEq + std::ops::AddAssign>(
+    mut v: Vec<(D, Time, R)>,
+) -> Vec<(D, Time, R)> {
     v.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-    let mut out: Vec<Change<D>> = Vec::with_capacity(v.len());
+    let mut out: Vec<(D, Time, R)> = Vec::with_capacity(v.len());
     for (d, t, r) in v {
         match out.last_mut() {
             Some(last) if last.0 == d && last.1 == t => last.2 += r,
             _ => out.push((d, t, r)),
         }
     }
-    out.retain(|c| c.2 != 0);
+    out.retain(|c| c.2 != R::default());
     out
 }
 
@@ -155,12 +144,14 @@ macro_rules! tables {
         }
 
         impl Frame {
-            /// Adds `other`'s changes, consolidated.
-            pub fn merge(&mut self, other: Frame) {
-                $(
-                    self.$name.extend(other.$name);
-                    self.$name = consolidate(std::mem::take(&mut self.$name));
-                )*
+            /// Adds `other`'s changes (call [`Frame::consolidate`] after the last).
+            pub fn append(&mut self, other: Frame) {
+                $(self.$name.extend(other.$name);)*
+            }
+
+            /// Puts every table in canonical form.
+            pub fn consolidate(&mut self) {
+                $(self.$name = consolidate(std::mem::take(&mut self.$name));)*
             }
 
             /// Keeps only the changes at times `t` or later.

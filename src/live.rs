@@ -402,6 +402,22 @@ struct Part {
 }
 
 impl Part {
+    /// Partition `id`, to be rebuilt through `regions` (from the changelog's entries).
+    fn new(id: i32, mut regions: Vec<(i64, Time)>) -> Part {
+        regions.sort();
+        Part {
+            id,
+            rebuild_end: regions.last().map_or(0, |(end, _)| *end),
+            regions,
+            next: 0,
+            clock: None,
+            eof: None,
+            records: 0,
+            late: 0,
+            high: 0,
+        }
+    }
+
     fn rebuilding(&self) -> bool {
         self.next < self.rebuild_end
     }
@@ -598,21 +614,7 @@ fn live_worker(
     }
     let mut parts: Vec<Part> = (0..partitions)
         .filter(|p| *p as usize % peers == index)
-        .map(|id| {
-            let mut regions = by_partition.remove(&id).unwrap_or_default();
-            regions.sort();
-            Part {
-                id,
-                rebuild_end: regions.last().map_or(0, |(end, _)| *end),
-                regions,
-                next: 0,
-                clock: None,
-                eof: None,
-                records: 0,
-                late: 0,
-                high: 0,
-            }
-        })
+        .map(|id| Part::new(id, by_partition.remove(&id).unwrap_or_default()))
         .collect();
     if let Some(p) = by_partition.keys().next() {
         bail!(
@@ -1006,8 +1008,9 @@ fn offsets_of(tpl: &TopicPartitionList) -> Vec<(i32, i64)> {
 pub fn assemble(dir: &Path, cfg: &ReplayConfig) -> Result<Outputs> {
     let mut all = Frame::default();
     for (_, f) in Changelog::frames_after(dir, 0)? {
-        all.merge(f);
+        all.append(f);
     }
+    all.consolidate();
     let records: i64 = all
         .reclock
         .iter()
@@ -1177,17 +1180,7 @@ mod tests {
 
     #[test]
     fn rebuild_regions_give_each_offset_its_cap() {
-        let p = Part {
-            id: 0,
-            regions: vec![(5, 0), (9, 3_000), (12, 7_000)],
-            rebuild_end: 12,
-            next: 0,
-            clock: None,
-            eof: None,
-            records: 0,
-            late: 0,
-            high: 0,
-        };
+        let p = Part::new(0, vec![(9, 3_000), (5, 0), (12, 7_000)]);
         let caps: Vec<Time> = (0..12).map(|o| p.region_cap(o)).collect();
         assert_eq!(
             caps,

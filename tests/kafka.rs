@@ -16,18 +16,11 @@ use rdkafka::producer::DefaultProducerContext;
 use oddsflow::live::{LiveConfig, assemble, run_live};
 use oddsflow::policy::PolicySpec;
 use oddsflow::replay::{Outputs, ReplayConfig};
-use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 use oddsflow_dataflows::ingest::Payload;
 
-/// A small noisy simulated feed (malformed lines, duplicates, corrections…).
+/// A small noisy simulated feed.
 fn feed(matches: usize, seed: u64) -> Vec<Payload> {
-    simulate(&SimConfig {
-        matches,
-        seed,
-        noise: NoiseConfig::typical(),
-        ..SimConfig::default()
-    })
-    .items
+    common::noisy_feed(seed, matches)
 }
 
 fn config(policies: &str) -> ReplayConfig {

@@ -29,16 +29,7 @@ fn quiet() -> ReplayConfig {
     }
 }
 
-/// A noisy simulated feed of a few matches.
-fn feed(seed: u64, matches: usize) -> Vec<Payload> {
-    simulate(&SimConfig {
-        matches,
-        seed,
-        noise: NoiseConfig::typical(),
-        ..SimConfig::default()
-    })
-    .items
-}
+use common::noisy_feed as feed;
 
 /// The same records, perturbed: extra duplicates, stale re-sends of earlier versions, and a
 /// bounded local shuffle (some records may become late; none is lost).

@@ -692,3 +692,16 @@ pub fn run(items: &[Payload], cfg: &ReplayConfig, workers: usize) -> oddsflow::r
     .expect("worker 0 is here")
     .0
 }
+
+/// A noisy simulated feed of a few matches (malformed lines, duplicates, reordering,
+/// corrections…).
+pub fn noisy_feed(seed: u64, matches: usize) -> Vec<Payload> {
+    use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
+    simulate(&SimConfig {
+        matches,
+        seed,
+        noise: NoiseConfig::typical(),
+        ..SimConfig::default()
+    })
+    .items
+}
