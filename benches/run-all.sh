@@ -9,4 +9,7 @@ R=benches/results
 mkdir -p "$R"
 cargo bench --bench throughput -- --matches 100,1000 --csv "$R/throughput.csv"
 cargo bench --bench latency -- --seconds 5 --csv "$R/latency.csv"
+for m in 100 300; do
+  cargo bench --bench from_scratch -- --matches "$m" --samples 200
+done | grep -v "^ *Running\|Finished" >"$R/from_scratch.txt"
 benches/kafka_live.sh 100 "$R/kafka_live.csv"

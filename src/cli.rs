@@ -675,10 +675,13 @@ fn run_cmd(a: RunArgs) -> Result<()> {
     };
     if let Some((outputs, stats)) = run_live(&cfg, truth, timely)? {
         if stats.workers == 0 {
-            eprintln!(
-                "the run in {} was already complete: its outputs are rewritten from its changelog",
-                p.out.display()
+            println!(
+                "live: the run in {} was already complete: {} records; its outputs are rewritten from its changelog",
+                p.out.display(),
+                outputs.summary.records_in
             );
+            write_outputs(&p.out, &outputs, &crate::replay::RunStats::default())?;
+            return Ok(());
         }
         let run = crate::replay::RunStats {
             workers: stats.workers,

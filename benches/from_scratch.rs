@@ -1,0 +1,127 @@
+//! Baseline: the non-incremental design. The same features recomputed from scratch after each
+//! batch (each timestamp at which the feed changes anything), against the incremental replay,
+//! in the same run.
+//!
+//! The from-scratch side is the tests' independent model (`tests/common`): it keeps the latest
+//! record per key (cheap), then after each batch recomputes aggregates, ratings, dominance,
+//! availability, prematch closes and features from that whole state. Recomputing after every
+//! one of the feed's batches would take hours, so it times the recomputation at `--samples`
+//! batches spread evenly over the feed and multiplies the mean by the number of batches; the
+//! state's own upkeep is timed over the whole feed. The incremental side is `replay` with
+//! outputs discarded, on 1 worker.
+//!
+//! `cargo bench --bench from_scratch -- [--matches 100] [--samples 200]`
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::{
+    Timeline, assign_times, expected_available, expected_dominance, expected_features,
+    expected_from_state,
+};
+use oddsflow::replay::{ReplayConfig, memory_feed, replay};
+use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let opt = |name: &str, default: usize| -> usize {
+        argv.iter()
+            .position(|a| a == name)
+            .and_then(|i| argv.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (matches, samples) = (opt("--matches", 100), opt("--samples", 200));
+    let items = simulate(&SimConfig {
+        matches,
+        seed: 1,
+        noise: NoiseConfig::typical(),
+        ..SimConfig::default()
+    })
+    .items;
+    let n = items.len() as f64;
+    let cfg = ReplayConfig {
+        progress: false,
+        keep_outputs: false,
+        ..ReplayConfig::default()
+    };
+
+    let t = Instant::now();
+    replay(
+        memory_feed(items.clone()),
+        &cfg,
+        None,
+        timely::Config::thread(),
+    )
+    .expect("replay")
+    .expect("worker 0");
+    let incremental_s = t.elapsed().as_secs_f64();
+
+    let times = assign_times(&items, &cfg);
+    let batches: Vec<u64> = times
+        .iter()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let step = (batches.len() / samples.max(1)).max(1);
+    let sampled: BTreeSet<u64> = batches.iter().step_by(step).copied().collect();
+    let mut timeline = Timeline::new(&items, &times, &cfg);
+    let (mut upkeep, mut recompute, mut done) = (Duration::ZERO, Duration::ZERO, 0usize);
+    let mut features = 0usize;
+    for &tau in &batches {
+        let t = Instant::now();
+        timeline.advance_to(tau);
+        upkeep += t.elapsed();
+        if !sampled.contains(&tau) {
+            continue;
+        }
+        let t = Instant::now();
+        let state = timeline.state();
+        let plain = state.iter().map(|(k, (b, _))| (*k, b.clone())).collect();
+        let aggregates = expected_from_state(&plain, timeline.finals(), &cfg.ratings);
+        let dominance = expected_dominance(&state, tau, &cfg.dominance);
+        let available = expected_available(&state);
+        let close = timeline.prematch_close();
+        let f = expected_features(
+            &state,
+            &aggregates,
+            &dominance,
+            &available,
+            &close,
+            &cfg.dominance,
+            &cfg.ratings,
+        );
+        recompute += t.elapsed();
+        features += f.len();
+        done += 1;
+    }
+    let per_batch = recompute.as_secs_f64() / done.max(1) as f64;
+    let scratch_s = upkeep.as_secs_f64() + per_batch * batches.len() as f64;
+    println!(
+        "feed: {matches} matches, {} records, {} batches (distinct timestamps)",
+        items.len(),
+        batches.len()
+    );
+    println!(
+        "incremental replay, 1 worker     {:>10.2} s  {:>10.0} records/s",
+        incremental_s,
+        n / incremental_s
+    );
+    println!(
+        "from scratch after each batch    {:>10.2} s  {:>10.0} records/s  (upkeep {:.2} s + {} batches × {:.3} ms, timed at {done} of them, {:.1} live matches on average)",
+        scratch_s,
+        n / scratch_s,
+        upkeep.as_secs_f64(),
+        batches.len(),
+        per_batch * 1e3,
+        features as f64 / done.max(1) as f64
+    );
+    println!(
+        "ratio: incremental is {:.1}x the from-scratch design",
+        scratch_s / incremental_s
+    );
+}
