@@ -18,10 +18,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::{
-    Timeline, assign_times, expected_available, expected_dominance, expected_features,
-    expected_from_state,
-};
+use common::{Timeline, assign_times, expected_live};
 use oddsflow::replay::{ReplayConfig, memory_feed, replay};
 use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 
@@ -80,23 +77,9 @@ fn main() {
             continue;
         }
         let t = Instant::now();
-        let state = timeline.state();
-        let plain = state.iter().map(|(k, (b, _))| (*k, b.clone())).collect();
-        let aggregates = expected_from_state(&plain, timeline.finals(), &cfg.ratings);
-        let dominance = expected_dominance(&state, tau, &cfg.dominance);
-        let available = expected_available(&state);
-        let close = timeline.prematch_close();
-        let f = expected_features(
-            &state,
-            &aggregates,
-            &dominance,
-            &available,
-            &close,
-            &cfg.dominance,
-            &cfg.ratings,
-        );
+        let expected = expected_live(&timeline, tau, &cfg);
         recompute += t.elapsed();
-        features += f.len();
+        features += expected.features.len();
         done += 1;
     }
     let per_batch = recompute.as_secs_f64() / done.max(1) as f64;

@@ -36,21 +36,13 @@ fn check(items: &[Payload], workers: usize, label: &str) -> Outputs {
     let (mut live_seen, mut features_seen) = (0, 0);
     for tau in taus {
         timeline.advance_to(tau);
-        let state = timeline.state();
-        let plain: BTreeMap<_, _> = state.iter().map(|(k, (b, _))| (*k, b.clone())).collect();
-        let aggregates = expected_from_state(&plain, timeline.finals(), &cfg.ratings);
-        let dominance = expected_dominance(&state, tau, &cfg.dominance);
-        let available = expected_available(&state);
-        let close = timeline.prematch_close();
-        let features = expected_features(
-            &state,
-            &aggregates,
-            &dominance,
-            &available,
-            &close,
-            &cfg.dominance,
-            &cfg.ratings,
-        );
+        let LiveExpected {
+            dominance,
+            available,
+            close,
+            features,
+            ..
+        } = expected_live(&timeline, tau, &cfg);
         let ctx = format!("{label}, {workers} worker(s), t={tau}");
         assert_maps_eq(
             &accumulate(&outputs.dominance, tau),

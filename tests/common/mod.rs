@@ -705,3 +705,41 @@ pub fn noisy_feed(seed: u64, matches: usize) -> Vec<Payload> {
     })
     .items
 }
+
+/// Every live collection at `tau`, from scratch: what the dataflows should hold then.
+pub struct LiveExpected {
+    pub aggregates: Expected,
+    pub dominance: BTreeMap<(MatchId, u64), oddsflow_dataflows::dominance::Dominance>,
+    pub available: BTreeMap<
+        oddsflow_dataflows::availability::SelectionKey,
+        oddsflow_dataflows::availability::Quote,
+    >,
+    pub close: BTreeMap<oddsflow_dataflows::availability::SelectionKey, F64>,
+    pub features: BTreeMap<MatchId, oddsflow_dataflows::features::FeatureVector>,
+}
+
+/// Computes [`LiveExpected`] from the timeline's state (already advanced to `tau`).
+pub fn expected_live(timeline: &Timeline, tau: u64, cfg: &ReplayConfig) -> LiveExpected {
+    let state = timeline.state();
+    let plain: BTreeMap<_, _> = state.iter().map(|(k, (b, _))| (*k, b.clone())).collect();
+    let aggregates = expected_from_state(&plain, timeline.finals(), &cfg.ratings);
+    let dominance = expected_dominance(&state, tau, &cfg.dominance);
+    let available = expected_available(&state);
+    let close = timeline.prematch_close();
+    let features = expected_features(
+        &state,
+        &aggregates,
+        &dominance,
+        &available,
+        &close,
+        &cfg.dominance,
+        &cfg.ratings,
+    );
+    LiveExpected {
+        aggregates,
+        dominance,
+        available,
+        close,
+        features,
+    }
+}
