@@ -681,6 +681,11 @@ fn run_cmd(a: RunArgs) -> Result<()> {
                 outputs.summary.records_in
             );
             write_outputs(&p.out, &outputs, &crate::replay::RunStats::default())?;
+            // This run read nothing (workers 0 says so).
+            std::fs::write(
+                p.out.join("live.json"),
+                serde_json::to_string_pretty(&stats)? + "\n",
+            )?;
             return Ok(());
         }
         let run = crate::replay::RunStats {
