@@ -148,8 +148,7 @@ fn run(lines: Arc<Vec<(u64, String)>>, workers: usize) -> Histogram<u64> {
     .join()
     .into_iter()
     .for_each(|r| r.expect("worker"));
-    let h = result.lock().expect("histogram").clone();
-    h
+    result.lock().expect("histogram").clone()
 }
 
 fn main() {

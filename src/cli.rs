@@ -674,20 +674,7 @@ fn run_cmd(a: RunArgs) -> Result<()> {
         (false, None) => cfg.sink_prefix,
     };
     if let Some((outputs, stats)) = run_live(&cfg, truth, timely)? {
-        if stats.workers == 0 {
-            println!(
-                "live: the run in {} was already complete: {} records; its outputs are rewritten from its changelog",
-                p.out.display(),
-                outputs.summary.records_in
-            );
-            write_outputs(&p.out, &outputs, &crate::replay::RunStats::default())?;
-            // This run read nothing (workers 0 says so).
-            std::fs::write(
-                p.out.join("live.json"),
-                serde_json::to_string_pretty(&stats)? + "\n",
-            )?;
-            return Ok(());
-        }
+        // (A restart of a finished run reads nothing: its stats are zero, `workers` 0.)
         let run = crate::replay::RunStats {
             workers: stats.workers,
             elapsed_s: stats.elapsed_s,
@@ -698,6 +685,14 @@ fn run_cmd(a: RunArgs) -> Result<()> {
             p.out.join("live.json"),
             serde_json::to_string_pretty(&stats)? + "\n",
         )?;
+        if stats.workers == 0 {
+            println!(
+                "live: the run in {} was already complete: {} records; its outputs are rewritten from its changelog",
+                p.out.display(),
+                outputs.summary.records_in
+            );
+            return Ok(());
+        }
         let s = &outputs.summary;
         println!(
             "live: {} records ({} ok, {} rejected, {} late) of {} matches; this run read {} ({} rebuilt, resumed from {}) on {} workers, the last after {:.2}s ({:.0} records/s), finished in {:.2}s; max lag {} records",

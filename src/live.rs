@@ -182,11 +182,29 @@ enum LogLine {
     Published { n: u64 },
 }
 
+/// [`LogLine::Frame`] as written: the same encoding, borrowing the frame instead of copying it.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum FrameOut<'a> {
+    #[allow(dead_code)] // only its variant index matters: it keeps `Frame` second
+    Header,
+    Frame {
+        n: u64,
+        upto: Option<Time>,
+        changes: &'a Frame,
+    },
+}
+
 /// The changelog on worker 0: `DIR/changelog.bin`, one checksummed bincode record per frame,
 /// appended and fsynced before anything depending on it is acknowledged.
 struct Changelog {
     file: File,
+    /// What the changelog held when opened.
     recovery: Recovery,
+    /// Every output before this is durable (`recovery.durable`, then each frame's `upto`).
+    durable: Time,
+    /// The end of each partition's last durable entry: the offsets to commit.
+    ends: BTreeMap<i32, i64>,
     frames: u64,
     published: u64,
 }
@@ -253,10 +271,15 @@ impl Changelog {
         }
         let mut log = Changelog {
             file,
+            durable: recovery.durable,
+            ends: BTreeMap::new(),
             recovery,
             frames,
             published,
         };
+        let entries = std::mem::take(&mut log.recovery.entries);
+        log.note_entries(&entries);
+        log.recovery.entries = entries;
         if !header {
             log.append(&LogLine::Header {
                 topic: topic.to_string(),
@@ -267,6 +290,10 @@ impl Changelog {
     }
 
     fn append(&mut self, line: &LogLine) -> Result<()> {
+        self.append_encoded(line)
+    }
+
+    fn append_encoded(&mut self, line: &impl Serialize) -> Result<()> {
         let body = bincode::serialize(line).context("encoding a changelog record")?;
         let mut record = Vec::with_capacity(body.len() + 12);
         record.extend_from_slice(&(body.len() as u64).to_le_bytes());
@@ -278,19 +305,24 @@ impl Changelog {
     }
 
     /// Writes `changes` (every output before `upto`; `None`: all, closing the run) durably.
-    fn write_frame(&mut self, upto: Option<Time>, changes: Frame) -> Result<u64> {
+    fn write_frame(&mut self, upto: Option<Time>, changes: &Frame) -> Result<u64> {
         self.frames += 1;
         let n = self.frames;
-        self.append(&LogLine::Frame {
-            n,
-            upto,
-            changes: Box::new(changes),
-        })?;
-        match upto {
-            Some(u) => self.recovery.durable = u,
-            None => self.recovery.closed = true,
+        self.append_encoded(&FrameOut::Frame { n, upto, changes })?;
+        if let Some(u) = upto {
+            self.durable = u;
         }
+        let entries: Vec<Reclock> = changes.reclock.iter().map(|(e, _, _)| e.clone()).collect();
+        self.note_entries(&entries);
         Ok(n)
+    }
+
+    /// Records the partition ends of durable `entries`.
+    fn note_entries(&mut self, entries: &[Reclock]) {
+        for e in entries {
+            let end = self.ends.entry(e.partition).or_insert(0);
+            *end = (*end).max(e.end);
+        }
     }
 
     /// Every frame after `after`.
@@ -856,7 +888,7 @@ fn live_worker(
                     "live: {records} records read ({:.0}/s), lag {total_lag} records, outputs complete to {}, durable to {}, {frames} frames",
                     records as f64 / secs,
                     crate::cli::format_time(frontier),
-                    crate::cli::format_time(log.as_ref().map_or(0, |l| l.recovery.durable)),
+                    crate::cli::format_time(log.as_ref().map_or(0, |l| l.durable)),
                 );
             }
         }
@@ -904,9 +936,10 @@ fn live_worker(
     };
     // The final frame: everything else.
     let mut rest = gathered.drain(None);
-    rest.retain_from(log.recovery.durable);
-    let n = log.write_frame(None, rest.clone())?;
-    commit(&log, &consumer, cfg, partitions)?;
+    rest.retain_from(log.durable);
+    let n = log.write_frame(None, &rest)?;
+    // Waits for the broker: the process may end right after.
+    commit(&log, &consumer, cfg, partitions, CommitMode::Sync)?;
     if let Some(s) = &sinks {
         s.publish(&rest)?;
         log.append(&LogLine::Published { n })?;
@@ -943,17 +976,14 @@ fn write_durable(
     let Some(upto) = probe.with_frontier(|f| f.iter().min().copied()) else {
         return Ok(0); // done: the final frame is written at the end
     };
-    if upto <= log.recovery.durable {
+    if upto <= log.durable {
         return Ok(0);
     }
     // Outputs before the durable frontier this run started from are already in the changelog.
     let mut frame = gathered.drain(Some(upto));
-    frame.retain_from(log.recovery.durable);
-    let n = log.write_frame(Some(upto), frame.clone())?;
-    log.recovery
-        .entries
-        .extend(frame.reclock.iter().map(|(e, _, _)| e.clone()));
-    commit(log, consumer, cfg, partitions)?;
+    frame.retain_from(log.durable);
+    let n = log.write_frame(Some(upto), &frame)?;
+    commit(log, consumer, cfg, partitions, CommitMode::Async)?;
     if let Some(s) = sinks {
         s.publish(&frame)?;
         log.append(&LogLine::Published { n })?;
@@ -968,20 +998,16 @@ fn commit(
     consumer: &FeedConsumer,
     cfg: &LiveConfig,
     partitions: i32,
+    mode: CommitMode,
 ) -> Result<()> {
-    let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
-    for e in &log.recovery.entries {
-        let end = ends.entry(e.partition).or_insert(0);
-        *end = (*end).max(e.end);
-    }
-    if ends.is_empty() {
+    if log.ends.is_empty() {
         return Ok(());
     }
     let mut tpl = TopicPartitionList::new();
-    for (p, end) in ends.into_iter().filter(|(p, _)| *p < partitions) {
+    for (&p, &end) in log.ends.iter().filter(|(p, _)| **p < partitions) {
         tpl.add_partition_offset(&cfg.topic, p, Offset::Offset(end))?;
     }
-    if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
+    if let Err(e) = consumer.commit(&tpl, mode) {
         // The changelog, not the group's offsets, is what a restart trusts: a failed commit only
         // leaves the group behind.
         tracing::warn!("committing offsets: {e}");
@@ -1142,8 +1168,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         {
             let mut log = Changelog::open(dir.path(), "t", "id").expect("new log");
-            log.write_frame(Some(1_000), entry(10, 0)).expect("frame 1");
-            log.write_frame(Some(2_000), entry(20, 1_000))
+            log.write_frame(Some(1_000), &entry(10, 0))
+                .expect("frame 1");
+            log.write_frame(Some(2_000), &entry(20, 1_000))
                 .expect("frame 2");
         }
         let path = dir.path().join(CHANGELOG);
@@ -1160,7 +1187,12 @@ mod tests {
         assert_eq!(log.recovery.entries.len(), 2);
         assert_eq!(std::fs::metadata(&path).expect("log").len(), good);
         let mut log = log;
-        log.write_frame(None, entry(30, 2_000)).expect("frame 3");
+        log.write_frame(None, &entry(30, 2_000)).expect("frame 3");
+        assert_eq!(
+            log.ends.get(&0),
+            Some(&30),
+            "the final frame's entries are committed too"
+        );
         drop(log);
         let log = Changelog::open(dir.path(), "t", "id").expect("reopened");
         assert!(log.recovery.closed);

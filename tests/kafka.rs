@@ -124,6 +124,35 @@ fn live_run_equals_the_replay_on_one_and_two_workers() {
             .expect("worker 0 is here");
         assert_same_outputs(&got, &want, &format!("{workers} workers"));
         assert_eq!(stats.records_read, items.len() as u64);
+        // The group's committed offsets cover every record: all its results are durable.
+        {
+            use rdkafka::consumer::{BaseConsumer, Consumer};
+            let c: BaseConsumer = oddsflow::kafka::client_config(&brokers)
+                .set("group.id", &cfg.group)
+                .create()
+                .expect("consumer");
+            let mut tpl = rdkafka::TopicPartitionList::new();
+            for p in 0..4 {
+                tpl.add_partition("feed", p);
+            }
+            let committed = c
+                .committed_offsets(tpl, Duration::from_secs(10))
+                .expect("committed offsets");
+            let mut total = 0;
+            for e in committed.elements() {
+                let (_, high) = c
+                    .fetch_watermarks("feed", e.partition(), Duration::from_secs(10))
+                    .expect("watermarks");
+                assert_eq!(
+                    e.offset(),
+                    rdkafka::Offset::Offset(high),
+                    "partition {}",
+                    e.partition()
+                );
+                total += high;
+            }
+            assert_eq!(total, items.len() as i64);
+        }
         // The changelog alone gives the same outputs.
         assert_same_outputs(
             &assemble(dir.path(), &cfg.replay).expect("changelog"),
@@ -372,9 +401,7 @@ fn a_second_run_on_the_same_directory_is_refused() {
         .expect("changelog");
     file.lock().expect("held by 'another run'");
     let cfg = live_config(&brokers, "locked", dir.path(), POLICIES);
-    let err = run_live(&cfg, None, timely::Config::thread())
-        .err()
-        .expect("refused");
+    let err = run_live(&cfg, None, timely::Config::thread()).expect_err("refused");
     assert!(
         format!("{err:#}").contains("another oddsflow run"),
         "{err:#}"
