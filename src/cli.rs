@@ -17,7 +17,9 @@ use std::sync::Arc;
 use crate::feed::FeedWriter;
 use crate::policy::{PolicySpec, Truth};
 use crate::replay::{ReplayConfig, file_feed, memory_feed, replay, write_outputs};
-use crate::sim::{Inefficiency, NoiseConfig, SimConfig, simulate};
+use crate::sim::{
+    ConcurrentConfig, ConcurrentFeed, Inefficiency, NoiseConfig, SimConfig, simulate,
+};
 use oddsflow_dataflows::bookmaker::BookmakerConfig;
 use oddsflow_dataflows::ingest::Payload;
 
@@ -167,6 +169,21 @@ pub struct SimulateArgs {
     /// ten hours). Fewer per day give more match-days: what bootstrap intervals resample.
     #[arg(long)]
     pub matches_per_day: Option<usize>,
+    /// Instead of the calendar: a benchmark feed with this many matches in play at once, copies
+    /// of a simulated template (`sim/concurrent.rs`), streamed to the file (no truth channel).
+    /// `--matches` is then ignored.
+    #[arg(long)]
+    pub concurrent: Option<usize>,
+    /// With `--concurrent`: waves of kick-offs (the feed has concurrent × waves matches).
+    #[arg(long, default_value_t = 1, requires = "concurrent")]
+    pub waves: usize,
+    /// With `--concurrent`: spread a wave's kick-offs over this many minutes (default: one match
+    /// length, a steady rate).
+    #[arg(long, requires = "concurrent")]
+    pub ramp_min: Option<i64>,
+    /// With `--concurrent`: cut the feed this many minutes after the first kick-off.
+    #[arg(long, requires = "concurrent")]
+    pub horizon_min: Option<i64>,
 }
 
 /// `oddsflow produce`: publishes a recorded feed to a Kafka topic (one message per item, keyed
@@ -319,6 +336,9 @@ fn simulate_cmd(a: SimulateArgs) -> Result<()> {
         "typical" => NoiseConfig::typical(),
         other => bail!("unknown noise level {other:?}: use none or typical"),
     };
+    if let Some(concurrent) = a.concurrent {
+        return simulate_concurrent(&a, concurrent, noise);
+    }
     let cfg = SimConfig {
         matches: a.matches,
         seed: a.seed,
@@ -359,6 +379,39 @@ fn simulate_cmd(a: SimulateArgs) -> Result<()> {
         a.out.display(),
         out.truth.len(),
         truth.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn simulate_concurrent(a: &SimulateArgs, concurrent: usize, noise: NoiseConfig) -> Result<()> {
+    if a.inefficiency.is_some() || a.matches_per_day.is_some() || a.truth.is_some() {
+        bail!("--concurrent takes none of --inefficiency, --matches-per-day, --truth");
+    }
+    let cfg = ConcurrentConfig {
+        concurrent,
+        waves: a.waves,
+        ramp_ms: a.ramp_min.map(|m| m * 60_000),
+        horizon_ms: a.horizon_min.map(|m| m * 60_000),
+        seed: a.seed,
+        noise,
+        ..ConcurrentConfig::default()
+    };
+    let started = std::time::Instant::now();
+    let mut feed = ConcurrentFeed::new(&cfg).map_err(|e| anyhow::anyhow!(e))?;
+    let mut writer = FeedWriter::create(&a.out)?;
+    for item in feed.by_ref() {
+        writer.write(&item)?;
+    }
+    writer.finish()?;
+    let s = feed.stats();
+    eprintln!(
+        "{} matches, {concurrent} per wave: {} feed items to {} ({:.0} in play on average, {} at most) in {:.1}s",
+        cfg.matches(),
+        s.items,
+        a.out.display(),
+        s.mean_live,
+        s.peak_live,
         started.elapsed().as_secs_f64()
     );
     Ok(())

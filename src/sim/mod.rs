@@ -129,6 +129,7 @@
 //! 10 s on two cores (matches run in parallel).
 //!
 
+mod concurrent;
 mod game;
 mod names;
 mod noise;
@@ -147,6 +148,7 @@ use oddsflow_dataflows::model::{
 };
 use serde::{Deserialize, Serialize};
 
+pub use concurrent::{ConcurrentConfig, ConcurrentFeed};
 pub use noise::UNKNOWN_MATCH_BASE;
 
 pub(crate) const MIN_MS: i64 = 60_000;
@@ -501,6 +503,11 @@ fn simulate_one(cfg: &SimConfig, w: &world::World, plan: &world::MatchPlan) -> S
 
 /// Simulates the world, its matches and the feed. See the module docs.
 pub fn simulate(cfg: &SimConfig) -> SimOutput {
+    merge(simulate_each(cfg))
+}
+
+/// Each match of the calendar simulated on its own (in parallel), in calendar order.
+fn simulate_each(cfg: &SimConfig) -> Vec<Simulated> {
     let cfg = cfg.sanitized();
     let w = world::World::build(&cfg);
     let n = w.matches.len();
@@ -532,8 +539,11 @@ pub fn simulate(cfg: &SimConfig) -> SimOutput {
             }
         }
     });
-    let sims: Vec<Simulated> = done.into_iter().flatten().collect();
+    done.into_iter().flatten().collect()
+}
 
+/// The feed and truth of every match, merged into file order.
+fn merge(sims: Vec<Simulated>) -> SimOutput {
     // k-way merges: items by (file time, match id, seq), truth by (ts, match id, generation order).
     let total_items: usize = sims.iter().map(|s| s.items.len()).sum();
     let total_truth: usize = sims.iter().map(|s| s.truth.len()).sum();
