@@ -1,6 +1,10 @@
 //! Throughput from files, beside a parse-only ceiling measured in the same run.
 //!
-//! For each feed size (simulated, typical noise, written once as JSON lines and as Parquet):
+//! For each feed (typical noise, written once as JSON lines and as Parquet): the calendar
+//! simulator's `--matches M` (about 40–64 matches in play at once), and the concurrent feed's
+//! `--concurrent N` (N matches kicking off within `--ramp-min` (10) minutes, cut `--horizon-min`
+//! (30) minutes after the first kick-off, so nearly all of its in-play records come while N
+//! matches are in play; `sim/concurrent.rs`):
 //! - **parse-only ceiling**: read the file and decode + validate every record on one thread,
 //!   doing nothing else;
 //! - **features**: `replay` through ingest, aggregates, ratings, dominance, availability and
@@ -12,30 +16,21 @@
 //! Reports records/s, records/s per core (worker) and the ratio of the per-core rate to the
 //! ceiling.
 //!
-//! `cargo bench --bench throughput -- [--matches 100,1000] [--workers 1,2]
-//!  [--formats jsonl,parquet] [--csv FILE]`
+//! `cargo bench --bench throughput -- [--matches 100,1000] [--concurrent 100,1000,10000]
+//!  [--ramp-min 10] [--horizon-min 30] [--workers 1,2] [--formats jsonl,parquet]
+//!  [--stages features,settlement] [--csv FILE]`
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Instant;
 
-use oddsflow::feed::{FeedWriter, read_feed};
+use oddsflow::feed::read_feed;
 use oddsflow::policy::PolicySpec;
 use oddsflow::replay::{ReplayConfig, file_feed, replay};
-use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 use oddsflow_dataflows::ingest::parse_and_validate;
 
-/// Peak resident set of this process, in KiB (Linux; 0 elsewhere).
-fn peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::{FeedSpec, numbers, opt, peak_rss_kb};
 
 /// Child: runs one configuration, prints `records seconds rss_kb`.
 fn child(mode: &str, path: &Path, workers: usize) {
@@ -76,13 +71,6 @@ fn child(mode: &str, path: &Path, workers: usize) {
     println!("{records} {} {}", t.elapsed().as_secs_f64(), peak_rss_kb());
 }
 
-fn list(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(|x| x.trim().to_string())
-        .filter(|x| !x.is_empty())
-        .collect()
-}
-
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     if argv.first().map(String::as_str) == Some("--child") {
@@ -93,72 +81,63 @@ fn main() {
         );
         return;
     }
-    let opt = |name: &str, default: &str| -> String {
-        argv.iter()
-            .position(|a| a == name)
-            .and_then(|i| argv.get(i + 1).cloned())
-            .unwrap_or_else(|| default.to_string())
-    };
-    let sizes: Vec<usize> = list(&opt("--matches", "100,1000"))
-        .iter()
-        .filter_map(|s| s.parse().ok())
+    let ramp: i64 = opt(&argv, "--ramp-min", "10").parse().expect("--ramp-min");
+    let horizon: i64 = opt(&argv, "--horizon-min", "30")
+        .parse()
+        .expect("--horizon-min");
+    let mut feeds: Vec<FeedSpec> = numbers(&opt(&argv, "--matches", "100,1000"))
+        .into_iter()
+        .map(FeedSpec::Calendar)
         .collect();
-    let workers: Vec<usize> = list(&opt("--workers", "1,2"))
-        .iter()
-        .filter_map(|s| s.parse().ok())
+    feeds.extend(
+        numbers(&opt(&argv, "--concurrent", ""))
+            .into_iter()
+            .map(|n| FeedSpec::Concurrent {
+                concurrent: n,
+                waves: 1,
+                ramp_min: Some(ramp),
+                horizon_min: Some(horizon),
+            }),
+    );
+    let workers: Vec<usize> = numbers(&opt(&argv, "--workers", "1,2"));
+    let formats: Vec<String> = opt(&argv, "--formats", "jsonl,parquet")
+        .split(',')
+        .map(str::to_string)
         .collect();
-    let formats = list(&opt("--formats", "jsonl,parquet"));
+    let stages: Vec<String> = opt(&argv, "--stages", "features,settlement")
+        .split(',')
+        .map(str::to_string)
+        .collect();
     let csv_path = argv
         .iter()
         .position(|a| a == "--csv")
         .and_then(|i| argv.get(i + 1).cloned());
     let dir = tempfile::tempdir().expect("tempdir");
-    let exe = std::env::current_exe().expect("this binary");
     let run = |mode: &str, path: &Path, w: usize| -> (u64, f64, u64) {
-        let out = Command::new(&exe)
-            .args(["--child", mode, &path.display().to_string(), &w.to_string()])
-            .output()
-            .expect("child runs");
-        assert!(
-            out.status.success(),
-            "{mode} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
-        let f: Vec<&str> = text.split_whitespace().collect();
+        let f = support::child(&[mode.into(), path.display().to_string(), w.to_string()]);
         (
             f[0].parse().expect("records"),
             f[1].parse().expect("seconds"),
             f[2].parse().expect("rss"),
         )
     };
-    println!(
-        "matches,format,stage,workers,records,seconds,records_per_s,records_per_s_per_core,ratio_to_parse_only,peak_rss_mb"
-    );
-    let mut csv = String::from(
-        "matches,format,stage,workers,records,seconds,records_per_s,records_per_s_per_core,ratio_to_parse_only,peak_rss_mb\n",
-    );
-    for &matches in &sizes {
-        let sim = simulate(&SimConfig {
-            matches,
-            seed: 1,
-            noise: NoiseConfig::typical(),
-            ..SimConfig::default()
-        });
+    let columns = "feed,matches,mean_in_play,format,stage,workers,records,seconds,records_per_s,records_per_s_per_core,ratio_to_parse_only,peak_rss_mb";
+    println!("{columns}");
+    let mut csv = format!("{columns}\n");
+    for spec in &feeds {
         for format in &formats {
-            let path: PathBuf = dir.path().join(format!("feed-{matches}.{format}"));
-            let mut w = FeedWriter::create(&path).expect("feed file");
-            for item in &sim.items {
-                w.write(item).expect("write");
-            }
-            w.finish().expect("finish");
+            let path = dir.path().join(format!("{}.{format}", spec.label()));
+            let info = spec.write(&path);
             let (n, ps, prss) = run("parse", &path, 1);
             let ceiling = n as f64 / ps;
             let mut emit = |stage: &str, workers: usize, records: u64, secs: f64, rss: u64| {
                 let rate = records as f64 / secs;
                 let per_core = rate / workers as f64;
                 let row = format!(
-                    "{matches},{format},{stage},{workers},{records},{secs:.2},{rate:.0},{per_core:.0},{:.3},{:.0}",
+                    "{},{},{:.0},{format},{stage},{workers},{records},{secs:.2},{rate:.0},{per_core:.0},{:.3},{:.0}",
+                    spec.label(),
+                    info.matches,
+                    info.mean_live,
                     per_core / ceiling,
                     rss as f64 / 1024.0
                 );
@@ -167,12 +146,13 @@ fn main() {
                 csv.push('\n');
             };
             emit("parse-only", 1, n, ps, prss);
-            for stage in ["features", "settlement"] {
+            for stage in &stages {
                 for &w in &workers {
                     let (records, secs, rss) = run(stage, &path, w);
                     emit(stage, w, records, secs, rss);
                 }
             }
+            let _ = std::fs::remove_file(&path);
         }
     }
     if let Some(p) = csv_path {

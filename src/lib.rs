@@ -1,4 +1,5 @@
 //! oddsflow's runtime: feeds in and out (files), the simulator, the replay runtime and the CLI.
+pub mod arrangements;
 pub mod cli;
 pub mod feed;
 pub mod host;

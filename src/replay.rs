@@ -45,6 +45,7 @@ use oddsflow_dataflows::reject::DeadLetter;
 use oddsflow_dataflows::wire::peek_ts;
 use oddsflow_operators::Ignored;
 
+use crate::arrangements::{ArrangementProbe, ArrangementReport};
 use crate::host::{Fed, Frame, Hosted, host};
 use crate::ledger::{BettingOutputs, PolicyReport};
 use crate::policy::{PolicySpec, Truth};
@@ -103,6 +104,9 @@ pub struct ReplayConfig {
     pub bookmaker: BookmakerConfig,
     /// Seed of the bootstrap intervals in the reports.
     pub seed: u64,
+    /// Measure worker 0's arrangements (`RunStats::arrangements`; benchmarks).
+    #[serde(default, skip_serializing)]
+    pub track_arrangements: bool,
 }
 
 impl Default for ReplayConfig {
@@ -119,6 +123,7 @@ impl Default for ReplayConfig {
             policies: Vec::new(),
             bookmaker: BookmakerConfig::default(),
             seed: 0,
+            track_arrangements: false,
         }
     }
 }
@@ -177,6 +182,9 @@ pub struct RunStats {
     pub workers: usize,
     pub elapsed_s: f64,
     pub records_per_s: f64,
+    /// Worker 0's arrangements, when the run tracked them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrangements: Option<ArrangementReport>,
 }
 
 fn rounded(ts: i64, granularity: u64) -> Time {
@@ -267,6 +275,11 @@ fn run_worker(
     let (index, peers) = (worker.index(), worker.peers());
     let started = Instant::now();
     let granularity = cfg.granularity_ms.max(1);
+    let arrangements = if cfg.track_arrangements && index == 0 {
+        ArrangementProbe::register(worker)
+    } else {
+        None
+    };
     let Hosted {
         mut feeder,
         gathered,
@@ -327,6 +340,17 @@ fn run_worker(
             }
         }
     }
+    // Arrangements as the last record is in (closing the input drops every trace).
+    let arrangements = arrangements.map(|a| {
+        feeder.flush();
+        while probe.less_than(&frontier) {
+            worker.step();
+        }
+        if let Some(mut r) = worker.log_register() {
+            r.flush();
+        }
+        a.report()
+    });
     feeder.close();
     while !probe.done() {
         worker.step();
@@ -344,6 +368,7 @@ fn run_worker(
         workers: peers,
         elapsed_s: elapsed,
         records_per_s: records_in as f64 / elapsed.max(1e-9),
+        arrangements,
     };
     Ok(Some((outputs, stats)))
 }
