@@ -10,7 +10,11 @@
 //! state's own upkeep is timed over the whole feed. The incremental side is `replay` with
 //! outputs discarded, on 1 worker.
 //!
-//! `cargo bench --bench from_scratch -- [--matches 100] [--samples 200]`
+//! The feed is the calendar simulator's `--matches M` (about 40 matches in play at once), or with
+//! `--concurrent N` the concurrent feed (`sim/concurrent.rs`): N matches kicking off within 10
+//! minutes, cut 30 minutes after the first kick-off.
+//!
+//! `cargo bench --bench from_scratch -- [--matches 100 | --concurrent 1000] [--samples 200]`
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -20,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use common::{Timeline, assign_times, expected_live};
 use oddsflow::replay::{ReplayConfig, memory_feed, replay};
-use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
+use oddsflow::sim::{ConcurrentConfig, ConcurrentFeed, NoiseConfig, SimConfig, simulate};
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -32,13 +36,29 @@ fn main() {
             .unwrap_or(default)
     };
     let (matches, samples) = (opt("--matches", 100), opt("--samples", 200));
-    let items = simulate(&SimConfig {
-        matches,
-        seed: 1,
-        noise: NoiseConfig::typical(),
-        ..SimConfig::default()
-    })
-    .items;
+    let (label, items) = match opt("--concurrent", 0) {
+        0 => (
+            format!("{matches} matches"),
+            simulate(&SimConfig {
+                matches,
+                seed: 1,
+                noise: NoiseConfig::typical(),
+                ..SimConfig::default()
+            })
+            .items,
+        ),
+        n => (
+            format!("{n} concurrent matches (10 min ramp, 30 min horizon)"),
+            ConcurrentFeed::new(&ConcurrentConfig {
+                concurrent: n,
+                ramp_ms: Some(10 * 60_000),
+                horizon_ms: Some(30 * 60_000),
+                ..ConcurrentConfig::default()
+            })
+            .expect("concurrent feed")
+            .collect(),
+        ),
+    };
     let n = items.len() as f64;
     let cfg = ReplayConfig {
         progress: false,
@@ -85,7 +105,7 @@ fn main() {
     let per_batch = recompute.as_secs_f64() / done.max(1) as f64;
     let scratch_s = upkeep.as_secs_f64() + per_batch * batches.len() as f64;
     println!(
-        "feed: {matches} matches, {} records, {} batches (distinct timestamps)",
+        "feed: {label}, {} records, {} batches (distinct timestamps)",
         items.len(),
         batches.len()
     );

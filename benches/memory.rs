@@ -8,7 +8,7 @@
 //!   at once) for `--waves 1,4,16` match lengths, every match played to its end.
 //!
 //! Arrangement sizes are the updates held in every trace, counted from differential's own log
-//! (`src/arrangements.rs`): at the end of the run and the most at once, plus the three largest
+//! (`src/introspection.rs`): at the end of the run and the most at once, plus the three largest
 //! arrangements by their peak.
 //!
 //! `cargo bench --bench memory -- [--concurrent 100,1000,10000] [--live 100] [--waves 1,4,16]
@@ -29,15 +29,15 @@ fn child(path: &Path) {
     let cfg = ReplayConfig {
         progress: false,
         keep_outputs: false,
-        track_arrangements: true,
+        introspect: true,
         ..ReplayConfig::default()
     };
     let (o, stats) = replay(file_feed(path), &cfg, None, timely::Config::thread())
         .expect("replay")
         .expect("worker 0");
-    let a = stats.arrangements.unwrap_or_default();
+    let a = stats.dataflow.unwrap_or_default();
     let top: Vec<String> = a
-        .by_operator
+        .arrangements
         .iter()
         .take(3)
         .map(|(name, _, peak)| format!("{name}: {peak}"))

@@ -732,7 +732,7 @@ fn run_cmd(a: RunArgs) -> Result<()> {
             workers: stats.workers,
             elapsed_s: stats.elapsed_s,
             records_per_s: stats.records_per_s,
-            arrangements: None,
+            dataflow: None,
         };
         write_outputs(&p.out, &outputs, &run)?;
         std::fs::write(

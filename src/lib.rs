@@ -1,8 +1,8 @@
 //! oddsflow's runtime: feeds in and out (files), the simulator, the replay runtime and the CLI.
-pub mod arrangements;
 pub mod cli;
 pub mod feed;
 pub mod host;
+pub mod introspection;
 pub mod kafka;
 pub mod learner;
 pub mod ledger;

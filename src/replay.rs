@@ -45,8 +45,8 @@ use oddsflow_dataflows::reject::DeadLetter;
 use oddsflow_dataflows::wire::peek_ts;
 use oddsflow_operators::Ignored;
 
-use crate::arrangements::{ArrangementProbe, ArrangementReport};
 use crate::host::{Fed, Frame, Hosted, host};
+use crate::introspection::{DataflowProbe, DataflowReport};
 use crate::ledger::{BettingOutputs, PolicyReport};
 use crate::policy::{PolicySpec, Truth};
 use crate::table::{ChangeTable, write_json_lines};
@@ -104,9 +104,10 @@ pub struct ReplayConfig {
     pub bookmaker: BookmakerConfig,
     /// Seed of the bootstrap intervals in the reports.
     pub seed: u64,
-    /// Measure worker 0's arrangements (`RunStats::arrangements`; benchmarks).
+    /// Measure worker 0's arrangement sizes and operator times (`RunStats::dataflow`;
+    /// benchmarks).
     #[serde(default, skip_serializing)]
-    pub track_arrangements: bool,
+    pub introspect: bool,
 }
 
 impl Default for ReplayConfig {
@@ -123,7 +124,7 @@ impl Default for ReplayConfig {
             policies: Vec::new(),
             bookmaker: BookmakerConfig::default(),
             seed: 0,
-            track_arrangements: false,
+            introspect: false,
         }
     }
 }
@@ -182,9 +183,9 @@ pub struct RunStats {
     pub workers: usize,
     pub elapsed_s: f64,
     pub records_per_s: f64,
-    /// Worker 0's arrangements, when the run tracked them.
+    /// Worker 0's arrangements and operator times, when the run measured them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arrangements: Option<ArrangementReport>,
+    pub dataflow: Option<DataflowReport>,
 }
 
 fn rounded(ts: i64, granularity: u64) -> Time {
@@ -275,8 +276,8 @@ fn run_worker(
     let (index, peers) = (worker.index(), worker.peers());
     let started = Instant::now();
     let granularity = cfg.granularity_ms.max(1);
-    let arrangements = if cfg.track_arrangements && index == 0 {
-        ArrangementProbe::register(worker)
+    let introspection = if cfg.introspect && index == 0 {
+        DataflowProbe::register(worker)
     } else {
         None
     };
@@ -341,7 +342,7 @@ fn run_worker(
         }
     }
     // Arrangements as the last record is in (closing the input drops every trace).
-    let arrangements = arrangements.map(|a| {
+    let dataflow = introspection.map(|a| {
         feeder.flush();
         while probe.less_than(&frontier) {
             worker.step();
@@ -368,7 +369,7 @@ fn run_worker(
         workers: peers,
         elapsed_s: elapsed,
         records_per_s: records_in as f64 / elapsed.max(1e-9),
-        arrangements,
+        dataflow,
     };
     Ok(Some((outputs, stats)))
 }
