@@ -461,7 +461,7 @@ mod tests {
     #[test]
     fn copies_are_renumbered_retimed_and_live_together() {
         let cfg = small(20, 2);
-        let mut feed = ConcurrentFeed::new(&cfg).unwrap();
+        let mut feed = ConcurrentFeed::new(&cfg).expect("a valid config");
         let items: Vec<Payload> = feed.by_ref().collect();
         let stats = feed.stats();
         assert_eq!(stats.items as usize, items.len());
@@ -494,7 +494,7 @@ mod tests {
             .filter(|r| matches!(r.body, Body::Status(_)))
             .map(|r| r.ts)
             .max()
-            .unwrap();
+            .expect("statuses");
         let second_kickoff = fixtures[&(cfg.first_match_id + 20)];
         assert!(second_kickoff > first_wave_end);
         // Copies 0 and 1 of a template match have the same content, shifted.
@@ -522,7 +522,10 @@ mod tests {
             })
             .collect();
         assert!(!line_ts.is_empty());
-        let (lo, hi) = (recs[0].ts, recs.iter().map(|r| r.ts).max().unwrap());
+        let (lo, hi) = (
+            recs[0].ts,
+            recs.iter().map(|r| r.ts).max().expect("records"),
+        );
         assert!(line_ts.iter().all(|t| (lo..=hi).contains(t)), "{line_ts:?}");
         // File order is by mapped file time: every item's time (as a reader sees it, malformed
         // lines included) within the template's reorder bound of the largest before it, so a
@@ -545,7 +548,7 @@ mod tests {
     #[test]
     fn players_and_teams_of_copies_are_distinct() {
         let cfg = small(12, 1);
-        let items: Vec<Payload> = ConcurrentFeed::new(&cfg).unwrap().collect();
+        let items: Vec<Payload> = ConcurrentFeed::new(&cfg).expect("a valid config").collect();
         let mut owner: BTreeMap<PlayerId, BTreeSet<u64>> = BTreeMap::new();
         for r in records(&items) {
             if let Body::Lineup(l) = &r.body {
@@ -565,8 +568,8 @@ mod tests {
     fn horizon_cuts_and_the_feed_is_deterministic() {
         let mut cfg = small(8, 1);
         cfg.horizon_ms = Some(30 * super::super::MIN_MS);
-        let a: Vec<Payload> = ConcurrentFeed::new(&cfg).unwrap().collect();
-        let b: Vec<Payload> = ConcurrentFeed::new(&cfg).unwrap().collect();
+        let a: Vec<Payload> = ConcurrentFeed::new(&cfg).expect("a valid config").collect();
+        let b: Vec<Payload> = ConcurrentFeed::new(&cfg).expect("a valid config").collect();
         assert_eq!(a, b);
         let recs = records(&a);
         assert!(recs.iter().all(|r| r.ts <= cfg.start_ms + 30 * 60_000));
