@@ -24,6 +24,9 @@ cargo bench --bench latency -- --seconds 5 --csv "$R/latency.csv"
   done
   cargo bench --bench from_scratch -- --concurrent 1000 --samples 100
 } 2>/dev/null | grep -v "^ *Running\|Finished" >"$R/from_scratch.txt"
+# Ours at rates Pathway can sustain, for the latency ratios that pathway.sh prints.
+cargo bench --bench latency -- --rates 1000,2000 --seconds 20 --workers 1,2 \
+  --csv "$R/latency_low_rates.csv"
 FEED=$(mktemp -d)/feed.jsonl
 "$CARGO_TARGET_DIR/release/oddsflow" simulate --matches 100 --seed 7 --out "$FEED"
 benches/pathway.sh "$FEED" "$R/pathway.csv"
