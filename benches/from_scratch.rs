@@ -24,7 +24,11 @@ use std::time::{Duration, Instant};
 
 use common::{Timeline, assign_times, expected_live};
 use oddsflow::replay::{ReplayConfig, memory_feed, replay};
-use oddsflow::sim::{ConcurrentConfig, ConcurrentFeed, NoiseConfig, SimConfig, simulate};
+use oddsflow::sim::{ConcurrentFeed, NoiseConfig, SimConfig, simulate};
+
+#[path = "support/mod.rs"]
+mod support;
+use support::FeedSpec;
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -49,14 +53,9 @@ fn main() {
         ),
         n => (
             format!("{n} concurrent matches (10 min ramp, 30 min horizon)"),
-            ConcurrentFeed::new(&ConcurrentConfig {
-                concurrent: n,
-                ramp_ms: Some(10 * 60_000),
-                horizon_ms: Some(30 * 60_000),
-                ..ConcurrentConfig::default()
-            })
-            .expect("concurrent feed")
-            .collect(),
+            ConcurrentFeed::new(&FeedSpec::wave(n).concurrent_config().expect("concurrent"))
+                .expect("concurrent feed")
+                .collect(),
         ),
     };
     let n = items.len() as f64;

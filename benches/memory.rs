@@ -21,7 +21,7 @@ use oddsflow::replay::{ReplayConfig, file_feed, replay};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{FeedSpec, numbers, opt, peak_rss_kb};
+use support::{FeedSpec, numbers, opt, opt_maybe, peak_rss_kb};
 
 /// Child: replays `path` through the feature dataflows, prints one JSON line.
 fn child(path: &Path) {
@@ -63,17 +63,7 @@ fn main() {
     }
     let mut feeds: Vec<(&str, FeedSpec)> = numbers(&opt(&argv, "--concurrent", "100,1000"))
         .into_iter()
-        .map(|n| {
-            (
-                "concurrency",
-                FeedSpec::Concurrent {
-                    concurrent: n,
-                    waves: 1,
-                    ramp_min: Some(10),
-                    horizon_min: Some(30),
-                },
-            )
-        })
+        .map(|n| ("concurrency", FeedSpec::wave(n)))
         .collect();
     let live: usize = opt(&argv, "--live", "100").parse().expect("--live");
     feeds.extend(
@@ -91,10 +81,7 @@ fn main() {
                 )
             }),
     );
-    let csv_path = argv
-        .iter()
-        .position(|a| a == "--csv")
-        .and_then(|i| argv.get(i + 1).cloned());
+    let csv_path = opt_maybe(&argv, "--csv");
     let dir = tempfile::tempdir().expect("tempdir");
     let columns = "series,feed,matches,mean_in_play,peak_in_play,records,seconds,peak_rss_mb,arranged_updates_end,arranged_updates_peak,largest_arrangements";
     println!("{columns}");

@@ -22,14 +22,11 @@ fn main() {
         .parse::<usize>()
         .expect("--matches")
     {
-        0 => FeedSpec::Concurrent {
-            concurrent: opt(&argv, "--concurrent", "1000")
+        0 => FeedSpec::wave(
+            opt(&argv, "--concurrent", "1000")
                 .parse()
                 .expect("--concurrent"),
-            waves: 1,
-            ramp_min: Some(10),
-            horizon_min: Some(30),
-        },
+        ),
         m => FeedSpec::Calendar(m),
     };
     let top: usize = opt(&argv, "--top", "30").parse().expect("--top");

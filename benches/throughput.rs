@@ -30,7 +30,7 @@ use oddsflow_dataflows::ingest::parse_and_validate;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{FeedSpec, numbers, opt, peak_rss_kb};
+use support::{FeedSpec, numbers, opt, opt_maybe, peak_rss_kb};
 
 /// Child: runs one configuration, prints `records seconds rss_kb`.
 fn child(mode: &str, path: &Path, workers: usize) {
@@ -108,10 +108,7 @@ fn main() {
         .split(',')
         .map(str::to_string)
         .collect();
-    let csv_path = argv
-        .iter()
-        .position(|a| a == "--csv")
-        .and_then(|i| argv.get(i + 1).cloned());
+    let csv_path = opt_maybe(&argv, "--csv");
     let dir = tempfile::tempdir().expect("tempdir");
     let run = |mode: &str, path: &Path, w: usize| -> (u64, f64, u64) {
         let f = support::child(&[mode.into(), path.display().to_string(), w.to_string()]);

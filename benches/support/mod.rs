@@ -30,6 +30,13 @@ pub fn opt(argv: &[String], name: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
+/// `--name value` from the arguments, if given.
+pub fn opt_maybe(argv: &[String], name: &str) -> Option<String> {
+    argv.iter()
+        .position(|a| a == name)
+        .and_then(|i| argv.get(i + 1).cloned())
+}
+
 /// A comma-separated list of numbers.
 pub fn numbers<T: std::str::FromStr>(s: &str) -> Vec<T> {
     s.split(',').filter_map(|x| x.trim().parse().ok()).collect()
@@ -90,6 +97,37 @@ pub struct FeedInfo {
 }
 
 impl FeedSpec {
+    /// The scaling feeds' shape: `concurrent` matches kicking off within 10 minutes, cut 30
+    /// minutes after the first kick-off, so nearly every in-play record comes while all of them
+    /// are in play.
+    pub fn wave(concurrent: usize) -> FeedSpec {
+        FeedSpec::Concurrent {
+            concurrent,
+            waves: 1,
+            ramp_min: Some(10),
+            horizon_min: Some(30),
+        }
+    }
+
+    /// The concurrent feed's configuration (typical noise, seed 1); `None` for a calendar feed.
+    pub fn concurrent_config(&self) -> Option<ConcurrentConfig> {
+        match *self {
+            FeedSpec::Calendar(_) => None,
+            FeedSpec::Concurrent {
+                concurrent,
+                waves,
+                ramp_min,
+                horizon_min,
+            } => Some(ConcurrentConfig {
+                concurrent,
+                waves,
+                ramp_ms: ramp_min.map(|m| m * 60_000),
+                horizon_ms: horizon_min.map(|m| m * 60_000),
+                ..ConcurrentConfig::default()
+            }),
+        }
+    }
+
     pub fn label(&self) -> String {
         match self {
             FeedSpec::Calendar(m) => format!("calendar-{m}"),
@@ -120,19 +158,8 @@ impl FeedSpec {
                     peak_live,
                 }
             }
-            FeedSpec::Concurrent {
-                concurrent,
-                waves,
-                ramp_min,
-                horizon_min,
-            } => {
-                let cfg = ConcurrentConfig {
-                    concurrent,
-                    waves,
-                    ramp_ms: ramp_min.map(|m| m * 60_000),
-                    horizon_ms: horizon_min.map(|m| m * 60_000),
-                    ..ConcurrentConfig::default()
-                };
+            FeedSpec::Concurrent { .. } => {
+                let cfg = self.concurrent_config().expect("a concurrent feed");
                 let mut feed = ConcurrentFeed::new(&cfg).expect("concurrent feed");
                 feed.by_ref().for_each(|i| put(&i));
                 let s = feed.stats();
