@@ -271,6 +271,21 @@ fn sigkill_at_random_points_then_restart_gives_the_replay() {
             }
             let _ = child.wait();
         }
+        // And once more as soon as some results are durable (random points can all fall before
+        // the first durable frame), so that the final run resumes from them.
+        let mut child = spawn_run(&brokers, "crash", dir.path(), &["--group", &group]);
+        let deadline = Instant::now() + full * 3;
+        while Instant::now() < deadline
+            && child.try_wait().expect("status").is_none()
+            && !matches!(oddsflow::live::durable_frontier(dir.path()), Ok(Some(t)) if t > 0)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if child.try_wait().expect("status").is_none() {
+            child.kill().expect("SIGKILL");
+            kills += 1;
+        }
+        let _ = child.wait();
         let status = spawn_run(&brokers, "crash", dir.path(), &["--group", &group])
             .wait()
             .expect("run");
