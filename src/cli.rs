@@ -55,6 +55,58 @@ pub enum Command {
     Produce(ProduceArgs),
     /// Run the whole pipeline live from a Kafka topic (crash-safe, exactly-once results).
     Run(RunArgs),
+    /// Import real data (football-data, StatsBomb, Betfair) into a feed.
+    Import(ImportArgs),
+}
+
+/// `oddsflow import SOURCE … --out FEED`: real data as an ordinary feed (see `src/import/`).
+/// What a source cannot map (a refused row, an unreadable message) goes, with its reason, to
+/// `FEED_STEM.refused.jsonl` beside the feed, and is counted on the terminal.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub source: ImportSource,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportSource {
+    /// football-data.co.uk CSVs (plain or .gz): fixtures, prematch markets at the opening then
+    /// the closing odds, results, match statistics as final counters.
+    FootballData {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The feed to write (`.jsonl`, `.jsonl.gz`, `.parquet`).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// StatsBomb open-data events as a live feed; prematch odds from football-data, in-play odds
+    /// from a pricing model (marked `modelled`).
+    Statsbomb {
+        /// Directory of `<match_id>.json[.gz]` event files.
+        events_dir: PathBuf,
+        /// Directory of `<match_id>.json[.gz]` lineup files.
+        #[arg(long)]
+        lineups: PathBuf,
+        /// The matches file (fixture list with kick-offs and scores).
+        #[arg(long)]
+        matches: PathBuf,
+        /// football-data CSVs to join the prematch odds from.
+        #[arg(long, num_args = 1..)]
+        odds: Vec<PathBuf>,
+        /// Only these match ids (default: every match in the events directory).
+        #[arg(long = "match", num_args = 1..)]
+        only: Vec<u64>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Betfair Exchange stream recordings (`op: mcm`, plain, .gz or .bz2) and Betfair A-League
+    /// CSVs: markets, best available prices, settlement.
+    Betfair {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// `oddsflow train`: each pass replays every feed in order with the single policy `drqn` acting
@@ -99,13 +151,24 @@ pub struct TrainArgs {
 /// `oddsflow eval`: replays the feed with the baselines (the oracle when a truth channel is
 /// beside the feed) and the `drqn` policy from `--model`, frozen (epsilon 0, no training), writes
 /// the outputs like `replay` and prints the results table.
+///
+/// With `--football-data CSV…` instead: the walk-forward evaluation on real prices
+/// (`src/walk_forward.rs`): forecasts scored against the Pinnacle close, every policy's bets with
+/// intervals, the learner's head trained only on earlier seasons.
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// The feed (`.jsonl`, `.jsonl.gz`, `.parquet`).
-    pub feed: PathBuf,
+    #[arg(required_unless_present = "football_data")]
+    pub feed: Option<PathBuf>,
     /// The checkpoint directory written by `oddsflow train`.
-    #[arg(long)]
-    pub model: PathBuf,
+    #[arg(long, required_unless_present = "football_data")]
+    pub model: Option<PathBuf>,
+    /// Walk-forward by season over these football-data CSVs (the first season only trains).
+    #[arg(long, num_args = 1.., conflicts_with_all = ["feed", "model"])]
+    pub football_data: Vec<PathBuf>,
+    /// Walk-forward: training updates of the learner's head per test season.
+    #[arg(long, default_value_t = 400)]
+    pub head_updates: usize,
     /// Output directory.
     #[arg(long, default_value = "out/eval")]
     pub out: PathBuf,
@@ -120,7 +183,7 @@ pub struct EvalArgs {
     #[arg(long)]
     pub min_advantage: Option<f64>,
     /// The probability head's agreement: back a selection only when `p̂ · price − 1` is at
-    /// least this.
+    /// least this (walk-forward default: 0.05).
     #[arg(long)]
     pub min_prob_edge: Option<f64>,
     /// Only the learner, without the baselines.
@@ -312,7 +375,102 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval(a) => eval_cmd(a),
         Command::Produce(a) => produce_cmd(a),
         Command::Run(a) => run_cmd(a),
+        Command::Import(a) => import_cmd(a),
     }
+}
+
+/// Writes what an importer could not map beside the feed: `STEM.refused.jsonl`.
+fn write_refused(out: &Path, lines: &[serde_json::Value]) -> Result<Option<PathBuf>> {
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let name = out
+        .file_name()
+        .map_or("feed".into(), |n| n.to_string_lossy());
+    let stem = name
+        .trim_end_matches(".gz")
+        .trim_end_matches(".jsonl")
+        .trim_end_matches(".parquet")
+        .to_owned();
+    let path = out.with_file_name(format!("{stem}.refused.jsonl"));
+    let mut text = String::new();
+    for l in lines {
+        text.push_str(&l.to_string());
+        text.push('\n');
+    }
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(Some(path))
+}
+
+fn import_cmd(a: ImportArgs) -> Result<()> {
+    use crate::import::{betfair, football_data, statsbomb, write_feed};
+    let (records, out, refused, notes) = match a.source {
+        ImportSource::FootballData { files, out } => {
+            let (records, s) = football_data::import(&files)?;
+            let refused = s
+                .refused
+                .iter()
+                .map(|r| serde_json::json!({"file": r.file, "line": r.line, "reason": r.reason, "raw": r.raw}))
+                .collect();
+            let mut notes = vec![format!(
+                "{} files, {} matches ({} duplicates, {} empty rows skipped; kick-off assumed 15:00 UK for {} without Time)",
+                s.files, s.matches, s.duplicates, s.empty_rows, s.kickoff_assumed
+            )];
+            notes.extend(s.sources.iter().map(|(k, n)| format!("  {k}: {n} matches")));
+            (records, out, refused, notes)
+        }
+        ImportSource::Betfair { files, out } => {
+            let imp = betfair::import(&files)?;
+            let r = &imp.report;
+            let notes = vec![format!(
+                "{} files: {} events, {} markets, {} prices, {} results",
+                r.files, r.events, r.markets, r.odds, r.results
+            )];
+            let refused = r
+                .skipped
+                .iter()
+                .map(|s| serde_json::json!({"reason": s}))
+                .collect();
+            (imp.records, out, refused, notes)
+        }
+        ImportSource::Statsbomb {
+            events_dir,
+            lineups,
+            matches,
+            odds,
+            only,
+            out,
+        } => {
+            let imp = statsbomb::import(&statsbomb::StatsbombArgs {
+                events_dir,
+                lineups_dir: lineups,
+                matches_file: matches,
+                odds,
+                only,
+            })?;
+            let r = &imp.report;
+            let notes = vec![format!(
+                "{} matches ({} with football-data odds), {} events → {} incidents, {} modelled in-play prices",
+                r.matches, r.with_odds, r.events, r.incidents, r.modelled_odds
+            )];
+            let refused = r
+                .skipped
+                .iter()
+                .map(|s| serde_json::json!({"reason": s}))
+                .collect();
+            (imp.records, out, refused, notes)
+        }
+    };
+    let n = write_feed(&records, &out)?;
+    for l in notes {
+        println!("{l}");
+    }
+    println!("wrote {n} records to {}", out.display());
+    let refused: Vec<serde_json::Value> = refused;
+    if let Some(p) = write_refused(&out, &refused)? {
+        println!("{} refused, with reasons: {}", refused.len(), p.display());
+    }
+    Ok(())
 }
 
 fn parse_inefficiency(s: &str) -> Result<Inefficiency> {
@@ -447,9 +605,28 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
 
 fn eval_cmd(a: EvalArgs) -> Result<()> {
     use crate::learner::agent::DrqnPolicyConfig;
+    if !a.football_data.is_empty() {
+        let mut cfg = crate::walk_forward::WalkForwardConfig::new(a.football_data, a.out);
+        cfg.seed = a.seed;
+        cfg.workers = a.workers;
+        cfg.head.updates = a.head_updates;
+        if let Some(e) = a.min_prob_edge {
+            cfg.min_prob_edge = e;
+        }
+        let w = crate::walk_forward::walk_forward(&cfg)?;
+        print!("{}", crate::walk_forward::format_markdown(&w));
+        println!(
+            "\nwritten: {}/walk_forward.md, walk_forward.json",
+            cfg.out.display()
+        );
+        return Ok(());
+    }
+    let (Some(feed), Some(model)) = (a.feed, a.model) else {
+        bail!("eval needs FEED and --model, or --football-data CSV…");
+    };
     let drqn = PolicySpec::Drqn(DrqnPolicyConfig {
         seed: a.seed,
-        checkpoint_in: Some(a.model.clone()),
+        checkpoint_in: Some(model),
         frozen: true,
         min_advantage: a
             .min_advantage
@@ -460,7 +637,7 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
         ..DrqnPolicyConfig::default()
     });
     let args = ReplayArgs {
-        feed: Some(a.feed),
+        feed: Some(feed),
         out: a.out,
         workers: a.workers,
         processes: 1,
@@ -551,7 +728,7 @@ fn replay_with(a: ReplayArgs, extra: Vec<PolicySpec>) -> Result<()> {
             stats.elapsed_s,
             stats.records_per_s
         );
-        print_outputs(&a.out, &outputs);
+        print_outputs(&a.out, &outputs, a.seed);
     }
     Ok(())
 }
@@ -637,7 +814,7 @@ fn pipeline_setup(
 }
 
 /// Prints where each output went, and the results table.
-fn print_outputs(out: &Path, outputs: &crate::replay::Outputs) {
+fn print_outputs(out: &Path, outputs: &crate::replay::Outputs, seed: u64) {
     for (name, rows) in [
         ("team_match_stats", outputs.team_match.len()),
         ("player_match_stats", outputs.player_match.len()),
@@ -676,6 +853,22 @@ fn print_outputs(out: &Path, outputs: &crate::replay::Outputs) {
     if !outputs.reports.is_empty() {
         println!();
         print!("{}", crate::ledger::format_table(&outputs.reports));
+        // Apart when bets came from both phases: on an imported feed, in-play prices are modelled.
+        let parts = crate::ledger::reports_by_phase(
+            &outputs.betting,
+            &outputs.prematch_close,
+            outputs.bankroll,
+            seed,
+        );
+        let with_bets = |r: &[crate::ledger::PolicyReport]| r.iter().any(|p| p.requests > 0);
+        if parts.iter().filter(|(_, r)| with_bets(r)).count() > 1 {
+            for (name, reports) in parts.iter().filter(|(_, r)| with_bets(r)) {
+                println!(
+                    "\n{name} (on an imported feed: prematch prices are real, in-play prices modelled):"
+                );
+                print!("{}", crate::ledger::format_table(reports));
+            }
+        }
     }
 }
 
@@ -764,7 +957,7 @@ fn run_cmd(a: RunArgs) -> Result<()> {
             stats.elapsed_s,
             stats.max_lag
         );
-        print_outputs(&p.out, &outputs);
+        print_outputs(&p.out, &outputs, p.seed);
     }
     Ok(())
 }

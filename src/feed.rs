@@ -420,6 +420,7 @@ flat_row! {
     goal: u8 = "goal",
     selection: String = "selection",
     price: F64 = "price",
+    modelled: bool = "modelled",
     selections_json: String = "selections_json",
     id: u32 = "id",
     detail: String = "detail",
@@ -569,6 +570,7 @@ impl FlatRow {
                 f.set_market(x.market);
                 f.selection = Some(selection_short(x.selection));
                 f.price = Some(x.price);
+                f.modelled = Some(x.modelled);
             }
             Body::Result(x) => {
                 f.ht_home = Some(x.half_time.home);
@@ -683,6 +685,7 @@ impl FlatRow {
                 market: parse_market(f)?,
                 selection: parse_selection(f.selection.as_deref()?)?,
                 price: f.price?,
+                modelled: f.modelled.unwrap_or(false),
             }),
             "result" => Body::Result(MatchResult {
                 version,
@@ -1317,6 +1320,7 @@ mod tests {
                     // Short decimals: serde_json without `float_roundtrip` may misread 17-digit
                     // floats by one ULP (see the report), which is not what this test is about.
                     price: F64((101 + (i * 10 + j) * 37) as f64 / 100.0),
+                    modelled: i == 1,
                 }));
             }
         }
@@ -1333,6 +1337,7 @@ mod tests {
                 market: MarketKind::MatchOdds,
                 selection: Selection::Draw,
                 price: F64(price),
+                modelled: false,
             }));
         }
         bodies.push(Body::Result(MatchResult {

@@ -751,6 +751,50 @@ fn opt_pct(x: Option<f64>) -> String {
 /// final bankroll (of the settled bets). Money with 2 decimals, percentages with 2 (signed where a
 /// sign means something), `-` where there is no value; the policy left-aligned, the rest
 /// right-aligned, columns as wide as their widest cell.
+/// The bets split by where their prices came from: singles placed on prematch quotes, singles on
+/// in-play quotes, coupons. On an imported real-data feed prematch prices are real and in-play
+/// prices are **modelled** (StatsBomb: the importer's pricing model), so the two are reported
+/// apart. Each group's reports are [`reports`] over that group's requests and settlements.
+pub fn reports_by_phase(
+    b: &BettingOutputs,
+    closes: &[Change<(SelectionKey, F64)>],
+    bankroll: f64,
+    seed: u64,
+) -> Vec<(&'static str, Vec<PolicyReport>)> {
+    let group = |d: &Decision| match d.request.legs.as_slice() {
+        [leg] if leg.phase == Phase::Prematch => "prematch singles",
+        [_] => "in-play singles",
+        _ => "coupons",
+    };
+    ["prematch singles", "in-play singles", "coupons"]
+        .into_iter()
+        .map(|name| {
+            let ids: BTreeSet<BetId> = b
+                .decisions
+                .iter()
+                .filter(|d| group(d) == name)
+                .map(|d| d.request.id)
+                .collect();
+            let part = BettingOutputs {
+                policies: b.policies.clone(),
+                decisions: b
+                    .decisions
+                    .iter()
+                    .filter(|d| ids.contains(&d.request.id))
+                    .cloned()
+                    .collect(),
+                settlements: b
+                    .settlements
+                    .iter()
+                    .filter(|((id, _), _, _)| ids.contains(id))
+                    .cloned()
+                    .collect(),
+            };
+            (name, reports(&part, closes, bankroll, seed))
+        })
+        .collect()
+}
+
 pub fn format_table(reports: &[PolicyReport]) -> String {
     let header = [
         "policy",

@@ -2,6 +2,7 @@
 pub mod cli;
 pub mod feed;
 pub mod host;
+pub mod import;
 pub mod introspection;
 pub mod kafka;
 pub mod learner;
@@ -12,3 +13,4 @@ pub mod policy;
 pub mod replay;
 pub mod sim;
 pub mod table;
+pub mod walk_forward;

@@ -253,6 +253,7 @@ fn bad_input_is_dead_lettered_with_reasons_and_counted_once() {
                 market: MarketKind::MatchOdds,
                 selection: Selection::Home,
                 price: F64(price),
+                modelled: false,
             }),
         })
     };

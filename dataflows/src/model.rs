@@ -372,6 +372,10 @@ pub struct Odds {
     pub market: MarketKind,
     pub selection: Selection,
     pub price: F64,
+    /// The price comes from a pricing model, not a market (in-play odds that an importer derived
+    /// over a real event stream). Reported apart from real prices. Absent on the wire = `false`.
+    #[serde(default)]
+    pub modelled: bool,
 }
 
 #[derive(

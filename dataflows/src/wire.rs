@@ -156,6 +156,7 @@ mod tests {
                 market: MarketKind::OverUnder { line: Line(10) },
                 selection: Selection::Over,
                 price: F64(price),
+                modelled: false,
             }),
         }
     }

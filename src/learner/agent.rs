@@ -536,6 +536,19 @@ impl ModuleMapper for SeededInit<'_> {
     }
 }
 
+/// A new network as the policy builds it: weights drawn from `rng`, both heads zeroed (so it
+/// starts out saying what the book says).
+pub(crate) fn fresh_network(cfg: &DrqnPolicyConfig, device: &Device, rng: &mut ChaCha8Rng) -> Drqn {
+    DrqnConfig::new(inputs(), ACTIONS)
+        .with_hidden(cfg.hidden.max(1))
+        .with_anchor(anchor_columns())
+        .with_stake(stakes(cfg))
+        .init(device)
+        .map(&mut SeededInit { rng })
+        .zero_prob_head()
+        .zero_advantage_head()
+}
+
 /// Per action, its stake in reward units (no bet: 0): the network's edge term.
 fn stakes(cfg: &DrqnPolicyConfig) -> Vec<f32> {
     (0..ACTIONS)
@@ -564,14 +577,7 @@ impl DrqnPolicy {
     pub fn from_config(cfg: DrqnPolicyConfig) -> anyhow::Result<Self> {
         let device = Device::ndarray().autodiff();
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-        let mut online = DrqnConfig::new(inputs(), ACTIONS)
-            .with_hidden(cfg.hidden.max(1))
-            .with_anchor(anchor_columns())
-            .with_stake(stakes(&cfg))
-            .init(&device)
-            .map(&mut SeededInit { rng: &mut rng })
-            .zero_prob_head()
-            .zero_advantage_head();
+        let mut online = fresh_network(&cfg, &device, &mut rng);
         let mut base_updates = 0;
         if let Some(dir) = &cfg.checkpoint_in {
             let (model, _, _) = checkpoint::load(dir, &device)?;

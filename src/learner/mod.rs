@@ -8,8 +8,11 @@
 //!   the episode buffer and n-step double-Q training.
 //! - [`checkpoint`]: saving and loading the network with its configuration and feature schema.
 //! - [`train`]: offline training from recorded feeds (`oddsflow train`).
+//! - [`prematch`]: the probability head on a prematch step, trained and scored walk-forward on
+//!   real prices (`oddsflow eval --football-data`).
 pub mod agent;
 pub mod checkpoint;
 pub mod encode;
 pub mod model;
+pub mod prematch;
 pub mod train;

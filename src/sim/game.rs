@@ -625,6 +625,7 @@ impl<'a> Game<'a> {
                         market: kind,
                         selection: sel,
                         price: F64(cents as f64 / 100.0),
+                        modelled: false,
                     }),
                 );
                 changed = true;

@@ -99,6 +99,7 @@ fn garbage_line(rng: &mut ChaCha8Rng, r: &Record) -> String {
                     market: MarketKind::MatchOdds,
                     selection: Selection::Home,
                     price: F64(price),
+                    modelled: false,
                 }),
             )
         }

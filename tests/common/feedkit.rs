@@ -71,6 +71,7 @@ pub fn prices(m: MatchId, ts: i64, version: Version, [h, d, a]: [f64; 3]) -> Vec
                 market: MarketKind::MatchOdds,
                 selection,
                 price: F64(p),
+                modelled: false,
             }),
         )
     })
