@@ -468,7 +468,11 @@ fn import_cmd(a: ImportArgs) -> Result<()> {
     println!("wrote {n} records to {}", out.display());
     let refused: Vec<serde_json::Value> = refused;
     if let Some(p) = write_refused(&out, &refused)? {
-        println!("{} refused, with reasons: {}", refused.len(), p.display());
+        println!(
+            "{} refused or skipped, with reasons: {}",
+            refused.len(),
+            p.display()
+        );
     }
     Ok(())
 }
@@ -862,10 +866,11 @@ fn print_outputs(out: &Path, outputs: &crate::replay::Outputs, seed: u64) {
         );
         let with_bets = |r: &[crate::ledger::PolicyReport]| r.iter().any(|p| p.requests > 0);
         if parts.iter().filter(|(_, r)| with_bets(r)).count() > 1 {
+            println!(
+                "\nBy phase (on an imported real-data feed, prematch prices are real and in-play prices modelled):"
+            );
             for (name, reports) in parts.iter().filter(|(_, r)| with_bets(r)) {
-                println!(
-                    "\n{name} (on an imported feed: prematch prices are real, in-play prices modelled):"
-                );
+                println!("\n{name}:");
                 print!("{}", crate::ledger::format_table(reports));
             }
         }

@@ -74,15 +74,17 @@ fn golden_text(o: &Outputs) -> String {
     }
     s.push_str("## policies\n");
     s.push_str(&oddsflow::ledger::format_table(&o.reports));
-    // The live collections are empty once every match has finished: snapshot them at a quarter,
-    // half and three quarters of the feed's time range instead.
-    let times: Vec<u64> = o.features.iter().map(|c| c.1).collect();
-    let (lo, hi) = (
-        times.iter().min().copied().unwrap_or(0),
-        times.iter().max().copied().unwrap_or(0),
-    );
-    for q in [1, 2, 3] {
-        let t = lo + (hi - lo) / 4 * q;
+    // The live collections are empty once every match has finished: snapshot them at the times
+    // of the feature changes 3 % (inside the demo's real 2015 matches), a sixth, a half and five
+    // sixths of the way through (the real matches come years before the simulated ones, so
+    // points of the time range would fall between them).
+    let mut times: Vec<u64> = o.features.iter().map(|c| c.1).collect();
+    times.sort_unstable();
+    for per_mille in [30, 167, 500, 833] {
+        let t = times
+            .get(times.len() * per_mille / 1000)
+            .copied()
+            .unwrap_or(0);
         s.push_str(&format!("## snapshot at t={t}\n"));
         snapshot(&mut s, "dominance", &o.dominance, t);
         snapshot(&mut s, "availability", &o.available, t);
