@@ -145,6 +145,18 @@ pub fn bootstrap_roi(
     seed: u64,
 ) -> Option<(f64, f64)> {
     let days: Vec<(f64, f64)> = profit_by_day(bets).into_values().collect();
+    bootstrap_days(&days, resamples, level, seed)
+}
+
+/// A percentile bootstrap interval of a ratio of day totals, `Σ numerator / Σ denominator`, with
+/// the days (`(numerator, denominator)` each) resampled with replacement: ROI is profit over
+/// stakes, a mean per bet is the sum over the count. `None` with fewer than two days.
+pub fn bootstrap_days(
+    days: &[(f64, f64)],
+    resamples: usize,
+    level: f64,
+    seed: u64,
+) -> Option<(f64, f64)> {
     // One match-day resamples to itself: no interval.
     if days.len() < 2 || resamples == 0 {
         return None;

@@ -32,8 +32,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::import::FeedBuilder;
@@ -42,7 +40,7 @@ use crate::learner::encode::SELECTIONS;
 use crate::learner::prematch::{
     HeadTraining, Sample, encode_prematch, prematch_vector, train_head,
 };
-use crate::metrics::{SettledBet, bootstrap_roi};
+use crate::metrics::{SettledBet, bankroll_curve, bootstrap_days, bootstrap_roi, metrics};
 use crate::policy::baselines::{GoalModel, ValueConfig, prematch_rates};
 use crate::policy::{PolicySpec, ScriptedBet, View};
 use crate::replay::{Change, Outputs, ReplayConfig, memory_feed, replay, write_outputs};
@@ -355,33 +353,17 @@ fn pinnacle_fair(m: &FdMatch, market: MarketKind, selection: Selection) -> Optio
     Some(1.0 / margin_free(close)[k])
 }
 
-/// Percentile bootstrap of a mean over match-days (`(day, value)` pairs).
+/// Percentile bootstrap of a mean over match-days (`(day, value)` pairs): the days are
+/// resampled, each with its values' sum and count.
 fn bootstrap_mean(values: &[(i64, f64)], resamples: usize, seed: u64) -> Option<(f64, f64)> {
-    let mut days: BTreeMap<i64, (f64, usize)> = BTreeMap::new();
+    let mut days: BTreeMap<i64, (f64, f64)> = BTreeMap::new();
     for (d, v) in values {
         let e = days.entry(*d).or_default();
         e.0 += v;
-        e.1 += 1;
+        e.1 += 1.0;
     }
-    let days: Vec<(f64, usize)> = days.into_values().collect();
-    if days.len() < 2 || resamples == 0 {
-        return None;
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut means: Vec<f64> = (0..resamples)
-        .map(|_| {
-            let (mut s, mut n) = (0.0, 0usize);
-            for _ in 0..days.len() {
-                let (ds, dn) = days[rng.random_range(0..days.len())];
-                s += ds;
-                n += dn;
-            }
-            s / n.max(1) as f64
-        })
-        .collect();
-    means.sort_by(f64::total_cmp);
-    let at = |q: f64| means[((q * (means.len() - 1) as f64).round() as usize).min(means.len() - 1)];
-    Some((at(0.025), at(0.975)))
+    let days: Vec<(f64, f64)> = days.into_values().collect();
+    bootstrap_days(&days, resamples, 0.95, seed)
 }
 
 fn policy_row(
@@ -404,9 +386,7 @@ fn policy_row(
             fair_close: None,
         })
         .collect();
-    // `+ 0.0`: an empty float sum is −0.0.
-    let turnover: f64 = settled.iter().map(|b| b.stake).sum::<f64>() + 0.0;
-    let profit: f64 = settled.iter().map(SettledBet::profit).sum::<f64>() + 0.0;
+    let totals = metrics(&settled, 0.0);
     let clv: Vec<(i64, f64)> = bets
         .iter()
         .filter_map(|b| {
@@ -415,11 +395,9 @@ fn policy_row(
             Some((b.kickoff.div_euclid(DAY_MS), b.price / fair - 1.0))
         })
         .collect();
-    let mut curve: Vec<(i64, f64)> = settled.iter().map(|b| (b.settled_at, b.profit())).collect();
-    curve.sort_by_key(|c| c.0);
-    let (mut cum, mut peak, mut dd) = (0.0f64, 0.0f64, 0.0f64);
-    for (_, p) in curve {
-        cum += p;
+    // Drawdown in money: the largest fall of the cumulative profit from its running peak.
+    let (mut peak, mut dd) = (0.0f64, 0.0f64);
+    for (_, cum) in bankroll_curve(&settled, 0.0) {
         peak = peak.max(cum);
         dd = dd.max(peak - cum);
     }
@@ -427,13 +405,10 @@ fn policy_row(
         season: season.to_owned(),
         policy: policy.to_owned(),
         bets: bets.len(),
-        turnover,
-        profit,
-        roi: if turnover > 0.0 {
-            profit / turnover
-        } else {
-            0.0
-        },
+        // `+ 0.0`: an empty float sum is −0.0.
+        turnover: totals.turnover + 0.0,
+        profit: totals.profit + 0.0,
+        roi: totals.roi,
         roi_interval: bootstrap_roi(&settled, cfg.resamples, 0.95, cfg.seed),
         clv_bets: clv.len(),
         clv: (!clv.is_empty()).then(|| clv.iter().map(|c| c.1).sum::<f64>() / clv.len() as f64),

@@ -745,7 +745,6 @@ pub fn date_ms((y, m, d): (i64, u32, u32)) -> EventTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oddsflow_dataflows::settlement::{MatchFacts, Outcome, settle};
     use std::collections::BTreeMap;
     use std::path::PathBuf;
 
@@ -808,22 +807,13 @@ mod tests {
                 );
             }
             let r = results.get(&id).expect("a result per match");
-            let facts = MatchFacts {
-                full_time: r.full_time,
-                corners: r.corners,
-                goals: vec![],
-                abandoned: false,
-            };
-            let sels = [Selection::Home, Selection::Draw, Selection::Away];
-            let won: Vec<char> = sels
-                .iter()
-                .zip(['H', 'D', 'A'])
-                .filter(|(s, _)| {
-                    settle(MarketKind::MatchOdds, **s, &sels, &facts) == Ok(Outcome::Won)
-                })
-                .map(|(_, c)| c)
-                .collect();
-            assert_eq!(won, vec![m.ftr], "{} v {}", m.home, m.away);
+            assert_eq!(
+                super::super::settled_1x2(r),
+                vec![m.ftr],
+                "{} v {}",
+                m.home,
+                m.away
+            );
         }
         // Per match: fixture first, opening prices before closing prices, markets closed at
         // kick-off, result last.

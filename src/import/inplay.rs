@@ -51,6 +51,7 @@
 //! that is decided (over a line already passed, both teams scored) closes instead; at full time
 //! all close.
 
+use crate::sim::pricing::{MAX_PRICE_CENTS, MIN_PRICE_CENTS, ladder_floor, power_margin};
 use std::collections::BTreeMap;
 
 use oddsflow_dataflows::model::*;
@@ -433,71 +434,6 @@ pub fn decided(kind: MarketKind, score: [u8; 2]) -> bool {
         MarketKind::Btts => score[0] > 0 && score[1] > 0,
         _ => false,
     }
-}
-
-/// Price ladder bands: (upper bound exclusive, tick), in hundredths (the simulator's ladder).
-const LADDER: [(i64, i64); 10] = [
-    (200, 1),
-    (300, 2),
-    (400, 5),
-    (600, 10),
-    (1000, 20),
-    (2000, 50),
-    (3000, 100),
-    (5000, 200),
-    (10000, 500),
-    (i64::MAX, 1000),
-];
-/// Lowest and highest published prices, in hundredths.
-pub const MIN_PRICE_CENTS: i64 = 102;
-pub const MAX_PRICE_CENTS: i64 = 100_000;
-
-fn tick_cents(cents: i64) -> i64 {
-    LADDER
-        .iter()
-        .find(|(upper, _)| cents < *upper)
-        .map_or(1000, |b| b.1)
-}
-
-/// A raw decimal price floored onto the ladder, in hundredths, within
-/// [`MIN_PRICE_CENTS`, `MAX_PRICE_CENTS`].
-pub fn ladder_floor(raw: f64) -> i64 {
-    let raw = if raw.is_finite() {
-        raw
-    } else {
-        MAX_PRICE_CENTS as f64 / 100.0
-    };
-    let cents = ((raw * 100.0 + 1e-6).floor() as i64).clamp(MIN_PRICE_CENTS, MAX_PRICE_CENTS);
-    let t = tick_cents(cents);
-    ((cents / t) * t).max(MIN_PRICE_CENTS)
-}
-
-/// The power method (the simulator's bookmaker's): implied probabilities `π_i = p_i^k` with
-/// `k ≤ 1` chosen so that `Σ π_i = 1 + margin`. Longshots carry relatively more margin, so a
-/// heavy favourite is not pushed to the ladder's floor as a proportional margin would (`p = 0.93`
-/// is 1.02 proportionally at 5 %, about 1.06 here). Zero probabilities stay zero; a market with
-/// fewer than two possible outcomes gets no margin.
-pub fn power_margin(probs: &[f64], margin: f64) -> Vec<f64> {
-    let target = 1.0 + margin;
-    let logs: Vec<Option<f64>> = probs
-        .iter()
-        .map(|&p| (p > 1e-300).then(|| p.min(1.0).ln()))
-        .collect();
-    let live = logs.iter().filter(|l| l.is_some()).count();
-    if margin <= 0.0 || live < 2 || (live as f64) <= target {
-        return probs.to_vec();
-    }
-    let sum_at = |k: f64| -> f64 { logs.iter().flatten().map(|l| (k * l).exp()).sum::<f64>() };
-    // Σ p_i^k falls from `live` at k = 0 to Σ p_i ≤ 1 at k = 1: bisect for 1 + margin.
-    let (mut lo, mut hi) = (0.0f64, 1.0f64);
-    for _ in 0..80 {
-        let k = (lo + hi) / 2.0;
-        if sum_at(k) > target { lo = k } else { hi = k }
-    }
-    let k = (lo + hi) / 2.0;
-    logs.iter()
-        .map(|l| l.map_or(0.0, |l| (k * l).exp()))
-        .collect()
 }
 
 /// The published prices (hundredths) of a market's probabilities: power margin, then the

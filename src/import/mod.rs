@@ -186,6 +186,26 @@ pub fn rfc3339(ms: EventTime) -> String {
     crate::cli::format_time(ms.max(0) as u64)
 }
 
+/// The 1X2 sides (`H`, `D`, `A`) that the settlement rules pay on a result: the importers' tests
+/// check that this is exactly the source's `FTR`.
+#[cfg(test)]
+pub(crate) fn settled_1x2(r: &oddsflow_dataflows::model::MatchResult) -> Vec<char> {
+    use oddsflow_dataflows::model::{MarketKind, Selection};
+    use oddsflow_dataflows::settlement::{MatchFacts, Outcome, settle};
+    let facts = MatchFacts {
+        full_time: r.full_time,
+        corners: r.corners,
+        goals: vec![],
+        abandoned: false,
+    };
+    let sels = [Selection::Home, Selection::Draw, Selection::Away];
+    sels.iter()
+        .zip(['H', 'D', 'A'])
+        .filter(|(s, _)| settle(MarketKind::MatchOdds, **s, &sels, &facts) == Ok(Outcome::Won))
+        .map(|(_, c)| c)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

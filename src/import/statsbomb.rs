@@ -1366,7 +1366,6 @@ pub fn import(args: &StatsbombArgs) -> Result<StatsbombImport> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oddsflow_dataflows::settlement::{MatchFacts, Outcome, settle};
     use serde_json::Value;
 
     fn root() -> PathBuf {
@@ -1857,22 +1856,7 @@ mod tests {
             assert_eq!(close[0] < close[2], first_inplay[0] < first_inplay[2]);
             // Settlement of 1X2 from the result agrees with the score and football-data's FTR.
             let r = result_of(&imp.records, id);
-            let facts = MatchFacts {
-                full_time: r.full_time,
-                corners: r.corners,
-                goals: vec![],
-                abandoned: false,
-            };
-            let sels = [Selection::Home, Selection::Draw, Selection::Away];
-            let won: Vec<char> = sels
-                .iter()
-                .zip(['H', 'D', 'A'])
-                .filter(|(s, _)| {
-                    settle(MarketKind::MatchOdds, **s, &sels, &facts) == Ok(Outcome::Won)
-                })
-                .map(|(_, c)| c)
-                .collect();
-            assert_eq!(won, vec![row.ftr]);
+            assert_eq!(super::super::settled_1x2(&r), vec![row.ftr]);
             assert_eq!(r.full_time, row.full_time);
             assert_eq!(Some(r.half_time), row.half_time);
         }

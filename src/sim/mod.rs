@@ -133,7 +133,7 @@ mod concurrent;
 mod game;
 mod names;
 mod noise;
-mod pricing;
+pub(crate) mod pricing;
 mod world;
 
 #[cfg(test)]
