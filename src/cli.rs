@@ -857,8 +857,8 @@ fn print_outputs(out: &Path, outputs: &crate::replay::Outputs, seed: u64) {
     if !outputs.reports.is_empty() {
         println!();
         print!("{}", crate::ledger::format_table(&outputs.reports));
-        // Apart when bets came from both phases: on an imported feed, in-play prices are modelled.
-        let parts = crate::ledger::reports_by_phase(
+        // Apart when bets came from more than one kind: modelled prices never mix with market ones.
+        let parts = crate::ledger::reports_by_price_source(
             &outputs.betting,
             &outputs.prematch_close,
             outputs.bankroll,
@@ -867,7 +867,7 @@ fn print_outputs(out: &Path, outputs: &crate::replay::Outputs, seed: u64) {
         let with_bets = |r: &[crate::ledger::PolicyReport]| r.iter().any(|p| p.requests > 0);
         if parts.iter().filter(|(_, r)| with_bets(r)).count() > 1 {
             println!(
-                "\nBy phase (on an imported real-data feed, prematch prices are real and in-play prices modelled):"
+                "\nApart (modelled prices: the in-play odds an importer derived from its pricing model):"
             );
             for (name, reports) in parts.iter().filter(|(_, r)| with_bets(r)) {
                 println!("\n{name}:");

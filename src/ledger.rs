@@ -64,8 +64,8 @@
 //!   the first leg's `match`, `market`, `selection`, `phase` (as the policy saw it),
 //!   `phase_taken` (the market's phase at acceptance; null when rejected), `kickoff`, and
 //!   `legs_json`: every leg (singles too) as a JSON array of objects `{match, market, selection,
-//!   phase, kickoff, price_seen, price_taken, phase_taken}` (`price_taken`/`phase_taken` null when
-//!   rejected). The first-leg columns are null for a request without legs.
+//!   phase, kickoff, price_seen, price_taken, phase_taken, modelled}` (`price_taken`/`phase_taken`
+//!   null when rejected; `modelled`: the price seen was a modelled one, see `Odds::modelled`). The first-leg columns are null for a request without legs.
 //! - `settlements.parquet`, one row per settlement change, in ledger order (policy, time,
 //!   `−1` before `+1`, bet): `policy`, `bet`, `time`, `diff`, `stake`, `payout` (multiple of the
 //!   stake returned), `returned` (stake × payout), `profit` (stake × (payout − 1), of the
@@ -540,6 +540,8 @@ struct LegJson {
     price_seen: f64,
     price_taken: Option<f64>,
     phase_taken: Option<&'static str>,
+    /// The price the policy saw was modelled (not a market's).
+    modelled: bool,
 }
 
 fn write_bets(path: &Path, b: &BettingOutputs) -> Result<()> {
@@ -613,6 +615,7 @@ fn write_bets(path: &Path, b: &BettingOutputs) -> Result<()> {
                     price_seen: l.price.0,
                     price_taken: a.map(|a| a.price.0),
                     phase_taken: a.map(|a| phase_label(a.phase)),
+                    modelled: l.modelled,
                 }
             })
             .collect();
@@ -751,48 +754,54 @@ fn opt_pct(x: Option<f64>) -> String {
 /// final bankroll (of the settled bets). Money with 2 decimals, percentages with 2 (signed where a
 /// sign means something), `-` where there is no value; the policy left-aligned, the rest
 /// right-aligned, columns as wide as their widest cell.
-/// The bets split by where their prices came from: singles placed on prematch quotes, singles on
-/// in-play quotes, coupons. On an imported real-data feed prematch prices are real and in-play
-/// prices are **modelled** (StatsBomb: the importer's pricing model), so the two are reported
-/// apart. Each group's reports are [`reports`] over that group's requests and settlements.
-pub fn reports_by_phase(
+/// The bets split by where their prices came from: singles on market prices (prematch, in play)
+/// apart from singles on **modelled** prices (quotes marked `modelled`: the in-play odds an
+/// importer derived from a pricing model over a real event stream), and coupons (any legs).
+/// Each group's reports are [`reports`] over that group's requests and settlements.
+pub fn reports_by_price_source(
     b: &BettingOutputs,
     closes: &[Change<(SelectionKey, F64)>],
     bankroll: f64,
     seed: u64,
 ) -> Vec<(&'static str, Vec<PolicyReport>)> {
     let group = |d: &Decision| match d.request.legs.as_slice() {
-        [leg] if leg.phase == Phase::Prematch => "prematch singles",
-        [_] => "in-play singles",
+        [leg] if leg.modelled => "singles on modelled prices",
+        [leg] if leg.phase == Phase::Prematch => "prematch singles on market prices",
+        [_] => "in-play singles on market prices",
         _ => "coupons",
     };
-    ["prematch singles", "in-play singles", "coupons"]
-        .into_iter()
-        .map(|name| {
-            let ids: BTreeSet<BetId> = b
+    [
+        "prematch singles on market prices",
+        "in-play singles on market prices",
+        "singles on modelled prices",
+        "coupons",
+    ]
+    .into_iter()
+    .map(|name| {
+        let ids: BTreeSet<BetId> = b
+            .decisions
+            .iter()
+            .filter(|d| group(d) == name)
+            .map(|d| d.request.id)
+            .collect();
+        let part = BettingOutputs {
+            policies: b.policies.clone(),
+            decisions: b
                 .decisions
                 .iter()
-                .filter(|d| group(d) == name)
-                .map(|d| d.request.id)
-                .collect();
-            let part = BettingOutputs {
-                policies: b.policies.clone(),
-                decisions: b
-                    .decisions
-                    .iter()
-                    .filter(|d| ids.contains(&d.request.id))
-                    .cloned()
-                    .collect(),
-                settlements: b
-                    .settlements
-                    .iter()
-                    .filter(|((id, _), _, _)| ids.contains(id))
-                    .cloned()
-                    .collect(),
-            };
-            (name, reports(&part, closes, bankroll, seed))
-        })
-        .collect()
+                .filter(|d| ids.contains(&d.request.id))
+                .cloned()
+                .collect(),
+            settlements: b
+                .settlements
+                .iter()
+                .filter(|((id, _), _, _)| ids.contains(id))
+                .cloned()
+                .collect(),
+        };
+        (name, reports(&part, closes, bankroll, seed))
+    })
+    .collect()
 }
 
 pub fn format_table(reports: &[PolicyReport]) -> String {
@@ -905,6 +914,7 @@ mod tests {
             selection,
             price: F64(price),
             phase,
+            modelled: false,
             kickoff: KICKOFF,
         }
     }

@@ -236,6 +236,7 @@ fn close_quotes(m: &FdMatch) -> BTreeMap<(MarketKind, Selection), Quote> {
                 Quote {
                     phase: Phase::Prematch,
                     price: F64(*p),
+                    modelled: false,
                 },
             );
         }

@@ -242,7 +242,6 @@ fn statsbomb_statistics_through_the_dataflow_equal_the_source_events() {
             }
         }
     }
-    let o = run(&imp.records, vec![]);
     let fixtures: BTreeMap<MatchId, Fixture> = imp
         .records
         .iter()
@@ -251,6 +250,37 @@ fn statsbomb_statistics_through_the_dataflow_equal_the_source_events() {
             _ => None,
         })
         .collect();
+    // A bet at the prematch close (a real price) and one 3 minutes into play (a modelled price)
+    // on the first match: reported apart.
+    let (&first, f) = fixtures.iter().next().expect("a match");
+    let bets = [
+        (f.kickoff - 5 * 60_000, Selection::Home),
+        (f.kickoff + 3 * 60_000, Selection::Away),
+    ]
+    .into_iter()
+    .map(|(at, s)| ScriptedBet {
+        at: at as u64,
+        legs: vec![(first, MarketKind::MatchOdds, s)],
+        stake: 10.0,
+    })
+    .collect();
+    let o = run(&imp.records, bets);
+    let legs: Vec<(Phase, bool)> = o
+        .betting
+        .decisions
+        .iter()
+        .map(|d| (d.request.legs[0].phase, d.request.legs[0].modelled))
+        .collect();
+    assert_eq!(legs, vec![(Phase::Prematch, false), (Phase::InPlay, true)]);
+    let parts =
+        oddsflow::ledger::reports_by_price_source(&o.betting, &o.prematch_close, 1_000.0, 1);
+    let requests: BTreeMap<&str, u64> = parts
+        .iter()
+        .map(|(name, r)| (*name, r.iter().map(|p| p.requests).sum()))
+        .collect();
+    assert_eq!(requests["prematch singles on market prices"], 1);
+    assert_eq!(requests["singles on modelled prices"], 1);
+    assert_eq!(requests["in-play singles on market prices"], 0);
     let stats = finals(&o.team_match);
     let mut compared = 0;
     for ((m, side), t) in &stats {

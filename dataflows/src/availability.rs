@@ -33,6 +33,8 @@ pub type SelectionKey = (MatchId, MarketKind, Selection);
 pub struct Quote {
     pub phase: Phase,
     pub price: F64,
+    /// The price comes from a pricing model ([`Odds::modelled`]), not a market.
+    pub modelled: bool,
 }
 
 pub struct Availability<'scope> {
@@ -49,7 +51,7 @@ pub fn availability<'scope>(
     let prices = state
         .odds
         .clone()
-        .map(|(m, o)| ((m, o.market, o.selection), (o.version, o.price)));
+        .map(|(m, o)| ((m, o.market, o.selection), (o.version, o.price, o.modelled)));
     let open = state
         .markets
         .clone()
@@ -61,7 +63,7 @@ pub fn availability<'scope>(
         });
     let abandoned = state.abandonments.clone().map(|(m, _)| m).distinct();
     let available = open
-        .join_map(prices.clone(), |k, phase, (_, price)| {
+        .join_map(prices.clone(), |k, phase, (_, price, modelled)| {
             (
                 k.0,
                 (
@@ -69,6 +71,7 @@ pub fn availability<'scope>(
                     Quote {
                         phase: *phase,
                         price: *price,
+                        modelled: *modelled,
                     },
                 ),
             )
@@ -85,7 +88,7 @@ pub fn availability<'scope>(
                 .into_iter()
                 .map(move |s| ((m, mk.market, s), ()))
         });
-    let quoted = prematch.join_map(prices, |k, (), (version, price)| (*k, *version, *price));
+    let quoted = prematch.join_map(prices, |k, (), (version, price, _)| (*k, *version, *price));
     // Consolidate first: a join's raw output can hold a +1/−1 pair for a row that never existed
     // (a price change at the very time the market turns in play); only net insertions latch.
     // A collection's messages may carry a capability earlier than the times of the updates in

@@ -70,6 +70,9 @@ pub struct Leg {
     pub price: F64,
     /// The phase of the quote the policy saw: an in-play leg waits the in-play delay.
     pub phase: Phase,
+    /// The quote the policy saw was a modelled price (see [`Odds::modelled`]): results on such
+    /// legs are reported apart from results on real prices.
+    pub modelled: bool,
     /// Kick-off of the leg's match (UTC ms; 0 when unknown), for match-day metrics.
     pub kickoff: EventTime,
 }
@@ -775,6 +778,7 @@ mod tests {
             selection: Selection::Home,
             price: F64(price),
             phase,
+            modelled: false,
             kickoff: 0,
         }
     }

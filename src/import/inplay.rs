@@ -51,7 +51,7 @@
 //! that is decided (over a line already passed, both teams scored) closes instead; at full time
 //! all close.
 
-use crate::sim::pricing::{MAX_PRICE_CENTS, MIN_PRICE_CENTS, ladder_floor, power_margin};
+use crate::sim::pricing::{ladder_floor, power_margin};
 use std::collections::BTreeMap;
 
 use oddsflow_dataflows::model::*;
@@ -659,6 +659,7 @@ impl Book {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::pricing::{MAX_PRICE_CENTS, MIN_PRICE_CENTS};
     use std::path::Path;
 
     fn state(score: [u8; 2], reds: [u8; 2], period: Period, clock_s: i32) -> State {

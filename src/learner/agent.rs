@@ -1220,6 +1220,7 @@ mod tests {
                     Quote {
                         phase: Phase::InPlay,
                         price: F64(p),
+                        modelled: false,
                     },
                 );
             }

@@ -380,6 +380,7 @@ mod tests {
             Quote {
                 phase: Phase::InPlay,
                 price: F64(4.0),
+                modelled: false,
             },
         );
         let mut memory = MatchMemory::default();

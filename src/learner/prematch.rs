@@ -250,6 +250,7 @@ mod tests {
                     Quote {
                         phase: Phase::Prematch,
                         price: F64(p),
+                        modelled: false,
                     },
                 )
             })

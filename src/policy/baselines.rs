@@ -860,6 +860,7 @@ mod tests {
         Quote {
             phase,
             price: F64(price),
+            modelled: false,
         }
     }
 

@@ -426,6 +426,7 @@ pub fn run_policies<'scope>(
                                 selection: *s,
                                 price: q.price,
                                 phase: q.phase,
+                                modelled: q.modelled,
                                 kickoff: view.fixtures.get(m).map(|f| f.kickoff).unwrap_or(0),
                             })
                         })

@@ -585,6 +585,7 @@ pub fn expected_available(
                     Quote {
                         phase: mk.phase,
                         price: o.price,
+                        modelled: o.modelled,
                     },
                 );
             }
