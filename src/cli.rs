@@ -402,6 +402,14 @@ fn write_refused(out: &Path, lines: &[serde_json::Value]) -> Result<Option<PathB
     Ok(Some(path))
 }
 
+/// An importer's skipped or refused items as `{"reason": …}` lines.
+fn reasons(skipped: &[String]) -> Vec<serde_json::Value> {
+    skipped
+        .iter()
+        .map(|s| serde_json::json!({ "reason": s }))
+        .collect()
+}
+
 fn import_cmd(a: ImportArgs) -> Result<()> {
     use crate::import::{betfair, football_data, statsbomb, write_feed};
     let (records, out, refused, notes) = match a.source {
@@ -426,12 +434,7 @@ fn import_cmd(a: ImportArgs) -> Result<()> {
                 "{} files: {} events, {} markets, {} prices, {} results",
                 r.files, r.events, r.markets, r.odds, r.results
             )];
-            let refused = r
-                .skipped
-                .iter()
-                .map(|s| serde_json::json!({"reason": s}))
-                .collect();
-            (imp.records, out, refused, notes)
+            (imp.records, out, reasons(&r.skipped), notes)
         }
         ImportSource::Statsbomb {
             events_dir,
@@ -453,12 +456,7 @@ fn import_cmd(a: ImportArgs) -> Result<()> {
                 "{} matches ({} with football-data odds), {} events → {} incidents, {} modelled in-play prices",
                 r.matches, r.with_odds, r.events, r.incidents, r.modelled_odds
             )];
-            let refused = r
-                .skipped
-                .iter()
-                .map(|s| serde_json::json!({"reason": s}))
-                .collect();
-            (imp.records, out, refused, notes)
+            (imp.records, out, reasons(&r.skipped), notes)
         }
     };
     let n = write_feed(&records, &out)?;
