@@ -23,7 +23,9 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::{Timeline, assign_times, expected_live};
-use oddsflow::replay::{ReplayConfig, memory_feed, replay};
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::replay::replay;
+use oddsflow::runtime::source::memory_feed;
 use oddsflow::sim::{ConcurrentFeed, NoiseConfig, SimConfig, simulate};
 
 #[path = "support/mod.rs"]
@@ -59,10 +61,10 @@ fn main() {
         ),
     };
     let n = items.len() as f64;
-    let cfg = ReplayConfig {
+    let cfg = RunConfig {
         progress: false,
         keep_outputs: false,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
 
     let t = Instant::now();

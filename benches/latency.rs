@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use oddsflow::host::{Fed, Hosted, host};
-use oddsflow::replay::ReplayConfig;
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::host::{Fed, Hosted, host};
 use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::wire::to_json_line;
@@ -83,12 +83,12 @@ fn scheduled_lines(
 }
 
 fn run(lines: Arc<Vec<(u64, String)>>, workers: usize) -> Histogram<u64> {
-    let cfg = ReplayConfig {
+    let cfg = RunConfig {
         granularity_ms: 1,
         lateness_ms: 0,
         progress: false,
         keep_outputs: false,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
     let result: Arc<Mutex<Histogram<u64>>> = Arc::new(Mutex::new(
         Histogram::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds"),

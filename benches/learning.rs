@@ -10,7 +10,7 @@
 //! markets priced as if the goal had not happened, for 30 s) and **null** (no inefficiency) — it
 //! simulates one training feed per pass (odd seeds) and a test feed (an even seed), `--matches`
 //! each at 12 kick-offs a day, trains one learner per training seed (`oddsflow train`'s loop,
-//! `learner::train`, each pass acting on the next, unseen training feed), and replays the test feed with the baselines (no-bet, random, favourite,
+//! `commands::train`, each pass acting on the next, unseen training feed), and replays the test feed with the baselines (no-bet, random, favourite,
 //! value, and the oracle reading the simulator's true probabilities) and with each trained
 //! learner frozen (greedy, no learning). Everything on the test feed is out of sample.
 //!
@@ -31,14 +31,17 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use oddsflow::feed::FeedWriter;
+use oddsflow::betting::ledger::{PolicyReport, settled_bets};
+use oddsflow::betting::metrics::{SettledBet, bootstrap_roi, metrics};
+use oddsflow::commands::train::{TrainOptions, train};
+use oddsflow::io::feed::FeedWriter;
 use oddsflow::learner::agent::DrqnPolicyConfig;
-use oddsflow::learner::train::{TrainOptions, train};
-use oddsflow::ledger::{PolicyReport, settled_bets};
-use oddsflow::metrics::{SettledBet, bootstrap_roi, metrics};
 use oddsflow::policy::PolicySpec;
 use oddsflow::policy::truth::Truth;
-use oddsflow::replay::{Outputs, ReplayConfig, file_feed, replay};
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::outputs::Outputs;
+use oddsflow::runtime::replay::replay;
+use oddsflow::runtime::source::file_feed;
 use oddsflow::sim::{Inefficiency, SimConfig, simulate};
 
 struct Args {
@@ -153,12 +156,12 @@ fn run(
     truth: Option<Arc<Truth>>,
     workers: usize,
 ) -> Result<Outputs> {
-    let cfg = ReplayConfig {
+    let cfg = RunConfig {
         progress: false,
         keep_outputs: false,
         policies,
         seed: 7,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
     let timely = timely::Config::process(workers.max(1));
     let (outputs, _) =

@@ -17,7 +17,9 @@
 use std::path::Path;
 use std::time::Instant;
 
-use oddsflow::replay::{ReplayConfig, file_feed, replay};
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::replay::replay;
+use oddsflow::runtime::source::file_feed;
 
 #[path = "support/mod.rs"]
 mod support;
@@ -26,11 +28,11 @@ use support::{FeedSpec, numbers, opt, opt_maybe, peak_rss_kb};
 /// Child: replays `path` through the feature dataflows, prints one JSON line.
 fn child(path: &Path) {
     let t = Instant::now();
-    let cfg = ReplayConfig {
+    let cfg = RunConfig {
         progress: false,
         keep_outputs: false,
         introspect: true,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
     let (o, stats) = replay(file_feed(path), &cfg, None, timely::Config::thread())
         .expect("replay")

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use oddsflow::policy::PolicySpec;
-use oddsflow::replay::{ReplayConfig, file_feed, replay};
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::replay::replay;
+use oddsflow::runtime::source::file_feed;
 
 #[path = "support/mod.rs"]
 mod support;
@@ -37,12 +39,12 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("feed.jsonl");
     let info = spec.write(&path);
-    let cfg = ReplayConfig {
+    let cfg = RunConfig {
         progress: false,
         keep_outputs: false,
         introspect: true,
         policies,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
     let t = Instant::now();
     let (_, stats) = replay(file_feed(&path), &cfg, None, timely::Config::thread())

@@ -10,7 +10,9 @@
 
 use std::time::Instant;
 
-use oddsflow::replay::{ReplayConfig, memory_feed, replay};
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::replay::replay;
+use oddsflow::runtime::source::memory_feed;
 use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 use oddsflow_dataflows::ingest::{Payload, parse_and_validate};
 use oddsflow_dataflows::wire::to_json_line;
@@ -50,9 +52,9 @@ fn main() {
     let parse = n / t.elapsed().as_secs_f64();
     println!("parse-only ceiling     {parse:>12.0} records/s  ({ok} valid)");
 
-    let cfg = ReplayConfig {
+    let cfg = RunConfig {
         progress: false,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
     for workers in [1, 2] {
         let config = if workers == 1 {

@@ -23,9 +23,11 @@
 use std::path::Path;
 use std::time::Instant;
 
-use oddsflow::feed::read_feed;
+use oddsflow::io::feed::read_feed;
 use oddsflow::policy::PolicySpec;
-use oddsflow::replay::{ReplayConfig, file_feed, replay};
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::replay::replay;
+use oddsflow::runtime::source::file_feed;
 use oddsflow_dataflows::ingest::parse_and_validate;
 
 #[path = "support/mod.rs"]
@@ -51,11 +53,11 @@ fn child(mode: &str, path: &Path, workers: usize) {
             } else {
                 Vec::new()
             };
-            let cfg = ReplayConfig {
+            let cfg = RunConfig {
                 progress: false,
                 keep_outputs: false,
                 policies,
-                ..ReplayConfig::default()
+                ..RunConfig::default()
             };
             let config = match workers {
                 1 => timely::Config::thread(),

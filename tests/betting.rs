@@ -8,9 +8,10 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::feedkit::{self, goal, market, prices, result, status};
-use oddsflow::ledger::{BettingOutputs, ledger};
+use oddsflow::betting::ledger::{BettingOutputs, ledger};
 use oddsflow::policy::{PolicySpec, ScriptedBet};
-use oddsflow::replay::{Outputs, ReplayConfig};
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::outputs::Outputs;
 use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 use oddsflow_dataflows::bookmaker::{BetId, Decision, RejectReason, Settled};
 use oddsflow_dataflows::ingest::Payload;
@@ -95,11 +96,11 @@ fn feed() -> Vec<Payload> {
     f
 }
 
-fn scripted(bets: Vec<ScriptedBet>) -> ReplayConfig {
-    ReplayConfig {
+fn scripted(bets: Vec<ScriptedBet>) -> RunConfig {
+    RunConfig {
         progress: false,
         policies: vec![PolicySpec::Scripted(bets)],
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     }
 }
 
@@ -236,7 +237,7 @@ fn acceptance_settlement_corrections_and_the_ledger() {
 fn facts_at(
     items: &[Payload],
     times: &[u64],
-    cfg: &ReplayConfig,
+    cfg: &RunConfig,
     m: MatchId,
     t: u64,
 ) -> Option<MatchFacts> {
@@ -475,14 +476,16 @@ fn the_learners_coupons_settle_like_any_coupon() {
         },
         ..SimConfig::default()
     });
-    let cfg = ReplayConfig {
+    let cfg = RunConfig {
         progress: false,
         // Coupons at every chance: any leg is good enough. From the shipped (trained) checkpoint:
         // an untrained learner's probability head says what the book says, so no coupon of its
         // would have a positive Kelly stake.
         policies: vec![PolicySpec::Drqn(DrqnPolicyConfig {
             seed: 3,
-            checkpoint_in: Some(oddsflow::cli::shipped_checkpoint().expect("shipped checkpoint")),
+            checkpoint_in: Some(
+                oddsflow::assets::shipped_checkpoint().expect("shipped checkpoint"),
+            ),
             coupons: CouponConfig {
                 min_edge: -1.0,
                 max_price: 1_000.0,
@@ -490,7 +493,7 @@ fn the_learners_coupons_settle_like_any_coupon() {
             },
             ..DrqnPolicyConfig::default()
         })],
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
     let o = common::run(&sim.items, &cfg, 2);
     let coupons = o

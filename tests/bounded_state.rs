@@ -21,7 +21,7 @@ use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::logging::{TimelyEvent, TimelyEventBuilder};
 
 use common::assign_times;
-use oddsflow::replay::ReplayConfig;
+use oddsflow::runtime::config::RunConfig;
 use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 use oddsflow_dataflows::ingest::{Payload, Sequenced};
 use oddsflow_dataflows::model::Body;
@@ -29,16 +29,16 @@ use oddsflow_dataflows::pipeline::{PipelineConfig, pipeline};
 
 /// Runs the pipeline over `items` (at the replay's times), then holds the input open at a time
 /// when every match has retired, idles, and returns the arrangement sizes by operator name.
-fn arrangement_sizes(items: &[Payload], cfg: &ReplayConfig) -> BTreeMap<String, i64> {
+fn arrangement_sizes(items: &[Payload], cfg: &RunConfig) -> BTreeMap<String, i64> {
     let times = assign_times(items, cfg);
     let last = times.iter().copied().max().unwrap_or(0);
     let items = items.to_vec();
     let pcfg = PipelineConfig {
-        ratings: cfg.ratings.clone(),
-        dominance: cfg.dominance.clone(),
-        retire_after_ms: cfg.retire_after_ms,
+        ratings: cfg.pipeline.ratings.clone(),
+        dominance: cfg.pipeline.dominance.clone(),
+        retire_after_ms: cfg.pipeline.retire_after_ms,
     };
-    let settle = last + cfg.retire_after_ms + 7_200_000;
+    let settle = last + cfg.pipeline.retire_after_ms + 7_200_000;
     // Make every spine keep merging (even a lone batch, against empty ones) while idle, so that
     // what is measured is each arrangement's content, not retractions still physically beside
     // their insertions. (Never idle: fine here, where the test decides how long to step.)
@@ -145,9 +145,9 @@ fn arrangement_sizes(items: &[Payload], cfg: &ReplayConfig) -> BTreeMap<String, 
 
 #[test]
 fn arrangements_return_to_the_cross_match_baseline_after_every_match_has_finished() {
-    let cfg = ReplayConfig {
+    let cfg = RunConfig {
         progress: false,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
     let items = simulate(&SimConfig {
         matches: 10,

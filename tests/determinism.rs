@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
-use oddsflow::feed::FeedWriter;
+use oddsflow::io::feed::FeedWriter;
 use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_oddsflow");
@@ -39,9 +39,9 @@ fn free_ports() -> [u16; 2] {
 /// canonical part (its `run` block holds timings).
 fn canonical_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
-    for name in oddsflow::replay::TABLES
+    for name in oddsflow::runtime::outputs::TABLES
         .iter()
-        .chain(oddsflow::replay::BETTING_TABLES.iter())
+        .chain(oddsflow::runtime::outputs::BETTING_TABLES.iter())
         .map(|t| format!("{t}.parquet"))
         .chain(["dead_letter.jsonl".to_string()])
     {
@@ -74,8 +74,11 @@ fn one_worker_two_workers_and_two_processes_write_identical_outputs() {
     });
     let items = sim.items;
     // The truth channel beside the feed: the oracle policy runs too.
-    oddsflow::table::write_json_lines(&tmp.path().join("feed.truth.jsonl.gz"), sim.truth.iter())
-        .expect("write truth");
+    oddsflow::io::table::write_json_lines(
+        &tmp.path().join("feed.truth.jsonl.gz"),
+        sim.truth.iter(),
+    )
+    .expect("write truth");
     let mut w = FeedWriter::create(&feed).expect("create feed");
     for item in &items {
         w.write(item).expect("write");
@@ -171,11 +174,11 @@ fn the_online_learner_bets_the_same_on_one_and_two_workers() {
         noise: NoiseConfig::typical(),
         ..SimConfig::default()
     });
-    let cfg = oddsflow::replay::ReplayConfig {
+    let cfg = oddsflow::runtime::config::RunConfig {
         progress: false,
         keep_outputs: false,
         policies: vec![oddsflow::policy::PolicySpec::parse("drqn", 3).expect("drqn")],
-        ..oddsflow::replay::ReplayConfig::default()
+        ..oddsflow::runtime::config::RunConfig::default()
     };
     let one = common::run(&sim.items, &cfg, 1);
     let two = common::run(&sim.items, &cfg, 2);
@@ -186,8 +189,8 @@ fn the_online_learner_bets_the_same_on_one_and_two_workers() {
     );
     assert_eq!(one.betting, two.betting);
     assert_eq!(
-        oddsflow::ledger::ledger(&one.betting, one.bankroll),
-        oddsflow::ledger::ledger(&two.betting, two.bankroll)
+        oddsflow::betting::ledger::ledger(&one.betting, one.bankroll),
+        oddsflow::betting::ledger::ledger(&two.betting, two.bankroll)
     );
     assert_eq!(one.reports, two.reports);
 }

@@ -12,7 +12,10 @@ use std::path::Path;
 use common::accumulate;
 use oddsflow::learner::agent::DrqnPolicyConfig;
 use oddsflow::policy::{PolicySpec, Truth};
-use oddsflow::replay::{Change, Outputs, ReplayConfig, file_feed, replay};
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::outputs::{Change, Outputs};
+use oddsflow::runtime::replay::replay;
+use oddsflow::runtime::source::file_feed;
 use serde::Serialize;
 
 const GOLDEN: &str = "fixtures/golden/demo.txt";
@@ -73,7 +76,7 @@ fn golden_text(o: &Outputs) -> String {
         s.push('\n');
     }
     s.push_str("## policies\n");
-    s.push_str(&oddsflow::ledger::format_table(&o.reports));
+    s.push_str(&oddsflow::betting::ledger::format_table(&o.reports));
     // The live collections are empty once every match has finished: snapshot them at the times
     // of the feature changes 3 % (inside the demo's real 2015 matches), a sixth, a half and five
     // sixths of the way through (the real matches come years before the simulated ones, so
@@ -118,11 +121,11 @@ fn demo_feed_matches_its_golden_outputs() {
         checkpoint_in: Some(root.join("fixtures/drqn")),
         ..DrqnPolicyConfig::default()
     }));
-    let cfg = ReplayConfig {
+    let cfg = RunConfig {
         progress: false,
         policies,
         seed: 1,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
     let truth = Truth::load(&root.join("fixtures/demo.truth.jsonl.gz")).expect("the demo truth");
     let (outputs, _) = replay(

@@ -13,9 +13,10 @@ use rand::{Rng, SeedableRng};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
 
-use oddsflow::live::{LiveConfig, assemble, run_live};
 use oddsflow::policy::PolicySpec;
-use oddsflow::replay::{Outputs, ReplayConfig};
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::live::{LiveConfig, assemble, run_live};
+use oddsflow::runtime::outputs::Outputs;
 use oddsflow_dataflows::ingest::Payload;
 
 /// A small noisy simulated feed.
@@ -23,15 +24,15 @@ fn feed(matches: usize, seed: u64) -> Vec<Payload> {
     common::noisy_feed(seed, matches)
 }
 
-fn config(policies: &str) -> ReplayConfig {
-    ReplayConfig {
+fn config(policies: &str) -> RunConfig {
+    RunConfig {
         progress: false,
         policies: policies
             .split(',')
             .map(|p| PolicySpec::parse(p, 1).expect("a policy"))
             .collect(),
         seed: 1,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     }
 }
 
@@ -57,12 +58,12 @@ fn produce(
         mock.create_topic(&format!("{topic}.{out}"), 2, 1)
             .expect("output topic created");
     }
-    oddsflow::kafka::ensure_topics(brokers, &[topic], partitions).expect("topic exists");
-    let stats = oddsflow::kafka::produce(
+    oddsflow::io::kafka::ensure_topics(brokers, &[topic], partitions).expect("topic exists");
+    let stats = oddsflow::io::kafka::produce(
         items.iter().cloned().map(Ok),
         brokers,
         topic,
-        oddsflow::kafka::Pace::Max,
+        oddsflow::io::kafka::Pace::Max,
     )
     .expect("feed produced");
     assert_eq!(stats.records, items.len() as u64);
@@ -70,7 +71,7 @@ fn produce(
 
 fn live_config(brokers: &str, topic: &str, out: &Path, policies: &str) -> LiveConfig {
     let mut cfg = LiveConfig::new(brokers, topic, out);
-    cfg.replay = config(policies);
+    cfg.run = config(policies);
     cfg.idle_timeout_ms = 300;
     cfg.exit_when_idle_ms = Some(700);
     cfg
@@ -127,7 +128,7 @@ fn live_run_equals_the_replay_on_one_and_two_workers() {
         // The group's committed offsets cover every record: all its results are durable.
         {
             use rdkafka::consumer::{BaseConsumer, Consumer};
-            let c: BaseConsumer = oddsflow::kafka::client_config(&brokers)
+            let c: BaseConsumer = oddsflow::io::kafka::client_config(&brokers)
                 .set("group.id", &cfg.group)
                 .create()
                 .expect("consumer");
@@ -155,7 +156,7 @@ fn live_run_equals_the_replay_on_one_and_two_workers() {
         }
         // The changelog alone gives the same outputs.
         assert_same_outputs(
-            &assemble(dir.path(), &cfg.replay).expect("changelog"),
+            &assemble(dir.path(), &cfg.run).expect("changelog"),
             &want,
             "changelog",
         );
@@ -176,7 +177,7 @@ fn output_topics_rebuild_the_collections() {
         .expect("live run")
         .expect("worker 0");
     // Read the settlements topic back and sum the diffs per (data, time).
-    let consumer: BaseConsumer = oddsflow::kafka::client_config(&brokers)
+    let consumer: BaseConsumer = oddsflow::io::kafka::client_config(&brokers)
         .set("group.id", "reader")
         .set("auto.offset.reset", "earliest")
         .create()
@@ -277,7 +278,7 @@ fn sigkill_at_random_points_then_restart_gives_the_replay() {
         let deadline = Instant::now() + full * 3;
         while Instant::now() < deadline
             && child.try_wait().expect("status").is_none()
-            && !matches!(oddsflow::live::durable_frontier(dir.path()), Ok(Some(t)) if t > 0)
+            && !matches!(oddsflow::runtime::live::durable_frontier(dir.path()), Ok(Some(t)) if t > 0)
         {
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -368,7 +369,7 @@ fn last_ts(items: &[Payload]) -> u64 {
 
 /// The changelog's durable frontier (0 before the first frame).
 fn durable_frontier(dir: &Path) -> u64 {
-    oddsflow::live::durable_frontier(dir)
+    oddsflow::runtime::live::durable_frontier(dir)
         .expect("a readable changelog")
         .unwrap_or(u64::MAX)
 }
@@ -481,7 +482,7 @@ fn late_records_keep_their_times_across_restarts() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
     let cfg_for = |exit: Option<u64>| {
         let mut cfg = live_config(&brokers, "late", dir.path(), POLICIES);
-        cfg.replay.lateness_ms = 0;
+        cfg.run.lateness_ms = 0;
         cfg.exit_when_idle_ms = exit;
         cfg
     };

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use oddsflow::feed::FeedWriter;
+use oddsflow::io::feed::FeedWriter;
 use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_oddsflow");
@@ -39,7 +39,7 @@ fn write_feed(dir: &Path) -> String {
         .with_matches_per_day(2),
     );
     let feed = dir.join("feed.jsonl.gz");
-    oddsflow::table::write_json_lines(&dir.join("feed.truth.jsonl.gz"), sim.truth.iter())
+    oddsflow::io::table::write_json_lines(&dir.join("feed.truth.jsonl.gz"), sim.truth.iter())
         .expect("write truth");
     let mut w = FeedWriter::create(&feed).expect("create feed");
     for item in &sim.items {

@@ -7,14 +7,15 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use oddsflow::replay::{Outputs, ReplayConfig};
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::outputs::Outputs;
 use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 use oddsflow_dataflows::ingest::Payload;
 
 fn check(items: &[Payload], workers: usize, label: &str) -> Outputs {
-    let cfg = ReplayConfig {
+    let cfg = RunConfig {
         progress: false,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
     let outputs = run(items, &cfg, workers);
     let times = assign_times(items, &cfg);

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use oddsflow::feed::FeedWriter;
-use oddsflow::replay::{
-    ReplayConfig, features_at, features_from_store, memory_feed, replay, write_outputs,
-};
+use oddsflow::io::feed::FeedWriter;
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::outputs::{features_at, features_from_store, write_outputs};
+use oddsflow::runtime::replay::replay;
+use oddsflow::runtime::source::memory_feed;
 use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 use oddsflow_dataflows::features::FeatureVector;
 use oddsflow_dataflows::model::MatchId;
@@ -48,9 +49,9 @@ fn the_store_read_as_of_t_equals_a_replay_that_stopped_at_t() {
         ..SimConfig::default()
     })
     .items;
-    let cfg = ReplayConfig {
+    let cfg = RunConfig {
         progress: false,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
     let (full, stats) = replay(
         memory_feed(items.clone()),
@@ -72,7 +73,7 @@ fn the_store_read_as_of_t_equals_a_replay_that_stopped_at_t() {
     let mut compared = 0;
     for k in 1..8 {
         let t = (lo + (hi - lo) / 8 * k) / 1000 * 1000;
-        let cut = ReplayConfig {
+        let cut = RunConfig {
             until: Some(t),
             ..cfg.clone()
         };
@@ -182,7 +183,7 @@ fn the_features_command_prints_the_vector_from_a_feed_and_from_the_store() {
 
 #[test]
 fn times_read_as_rfc3339_or_milliseconds() {
-    use oddsflow::cli::parse_time;
+    use oddsflow::time::parse_time;
     assert_eq!(parse_time("1767441600000").expect("ms"), 1_767_441_600_000);
     assert_eq!(
         parse_time("2026-01-03T12:00:00Z").expect("rfc3339"),

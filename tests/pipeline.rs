@@ -15,17 +15,18 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use common::*;
-use oddsflow::replay::{Outputs, ReplayConfig};
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::outputs::Outputs;
 use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::model::*;
 use oddsflow_dataflows::reject::RejectReason;
 use oddsflow_dataflows::wire::to_json_line;
 
-fn quiet() -> ReplayConfig {
-    ReplayConfig {
+fn quiet() -> RunConfig {
+    RunConfig {
         progress: false,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     }
 }
 
@@ -63,7 +64,7 @@ fn sample_times(times: &[u64], n: usize) -> Vec<u64> {
     out
 }
 
-fn check_oracle(items: &[Payload], cfg: &ReplayConfig, workers: usize, label: &str) -> Outputs {
+fn check_oracle(items: &[Payload], cfg: &RunConfig, workers: usize, label: &str) -> Outputs {
     let outputs = run(items, cfg, workers);
     let times = assign_times(items, cfg);
     for t in sample_times(&times, 40) {
@@ -206,7 +207,7 @@ fn after_retirement_a_result_correction_still_counts_and_an_incident_correction_
     let items = feed(32, 6);
     let before = run(&items, &cfg, 1);
     let (m, result_ts) = finished_with_goal(&items);
-    let at = result_ts + cfg.retire_after_ms as i64 + 600_000;
+    let at = result_ts + cfg.pipeline.retire_after_ms as i64 + 600_000;
     let (more, _) = with_corrections(&items, m, at);
     let after = check_oracle(&more, &cfg, 2, "corrections after retirement");
     let (b, a) = (

@@ -14,9 +14,12 @@ mod common;
 
 use std::sync::Arc;
 
-use oddsflow::ledger::PolicyReport;
+use oddsflow::betting::ledger::PolicyReport;
 use oddsflow::policy::{PolicySpec, Truth};
-use oddsflow::replay::{Outputs, ReplayConfig, memory_feed, replay};
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::outputs::Outputs;
+use oddsflow::runtime::replay::replay;
+use oddsflow::runtime::source::memory_feed;
 use oddsflow::sim::{Inefficiency, NoiseConfig, SimConfig, SimOutput, simulate};
 
 const MATCHES: usize = 150;
@@ -36,12 +39,12 @@ fn world(seed: u64, inefficiency: Option<Inefficiency>) -> SimOutput {
 
 fn run_baselines(sim: &SimOutput) -> (Outputs, Arc<Truth>) {
     let truth = Arc::new(Truth::from_rows(&sim.truth));
-    let cfg = ReplayConfig {
+    let cfg = RunConfig {
         progress: false,
         keep_outputs: false,
         policies: PolicySpec::baselines(7, true),
         seed: 7,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
     let (outputs, _) = replay(
         memory_feed(sim.items.clone()),
@@ -62,7 +65,7 @@ fn report<'a>(o: &'a Outputs, name: &str) -> &'a PolicyReport {
 }
 
 fn show(o: &Outputs) -> String {
-    oddsflow::ledger::format_table(&o.reports)
+    oddsflow::betting::ledger::format_table(&o.reports)
 }
 
 /// The expected ROI of a policy's settled bets under the true probabilities at decision time

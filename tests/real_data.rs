@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use oddsflow::import::{betfair, football_data, statsbomb};
 use oddsflow::policy::{PolicySpec, ScriptedBet};
-use oddsflow::replay::{Change, Outputs, ReplayConfig, memory_feed, replay};
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::outputs::{Change, Outputs};
+use oddsflow::runtime::replay::replay;
+use oddsflow::runtime::source::memory_feed;
 use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::model::*;
 
@@ -18,11 +21,11 @@ fn real(path: &str) -> PathBuf {
 }
 
 fn run(records: &[Record], bets: Vec<ScriptedBet>) -> Outputs {
-    let cfg = ReplayConfig {
+    let cfg = RunConfig {
         progress: false,
         policies: vec![PolicySpec::Scripted(bets)],
         seed: 1,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
     let items: Vec<Payload> = records.iter().cloned().map(Payload::Decoded).collect();
     let (o, _) = replay(memory_feed(items), &cfg, None, timely::Config::thread())
@@ -34,7 +37,7 @@ fn run(records: &[Record], bets: Vec<ScriptedBet>) -> Outputs {
 
 /// Each bet's payout multiple once settled (by the bet's sequence number).
 fn payouts(o: &Outputs) -> BTreeMap<u32, f64> {
-    oddsflow::ledger::standing_settlements(&o.betting)
+    oddsflow::betting::ledger::standing_settlements(&o.betting)
         .into_iter()
         .map(|(id, (s, _))| (id.seq, s.payout.0))
         .collect()
@@ -59,7 +62,10 @@ fn football_data_bets_settle_like_ftr_and_statistics_match_the_file() {
         real("football-data/E0_1516_head.csv"),
         real("football-data/E0_2122_head.csv"),
     ];
-    let (records, summary) = football_data::import(&files).expect("imports");
+    let oddsflow::import::Imported {
+        records,
+        report: summary,
+    } = football_data::import(&files).expect("imports");
     assert!(summary.refused.is_empty());
     let mut matches = Vec::new();
     for f in &files {
@@ -272,8 +278,12 @@ fn statsbomb_statistics_through_the_dataflow_equal_the_source_events() {
         .map(|d| (d.request.legs[0].phase, d.request.legs[0].modelled))
         .collect();
     assert_eq!(legs, vec![(Phase::Prematch, false), (Phase::InPlay, true)]);
-    let parts =
-        oddsflow::ledger::reports_by_price_source(&o.betting, &o.prematch_close, 1_000.0, 1);
+    let parts = oddsflow::betting::ledger::reports_by_price_source(
+        &o.betting,
+        &o.prematch_close,
+        1_000.0,
+        1,
+    );
     let requests: BTreeMap<&str, u64> = parts
         .iter()
         .map(|(name, r)| (*name, r.iter().map(|p| p.requests).sum()))

@@ -7,7 +7,10 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{accumulate, feedkit};
-use oddsflow::replay::{Outputs, ReplayConfig, memory_feed, replay};
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::outputs::Outputs;
+use oddsflow::runtime::replay::replay;
+use oddsflow::runtime::source::memory_feed;
 use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::model::*;
 
@@ -66,9 +69,9 @@ fn feed() -> Vec<Payload> {
 }
 
 fn run() -> Outputs {
-    let cfg = ReplayConfig {
+    let cfg = RunConfig {
         progress: false,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
     replay(memory_feed(feed()), &cfg, None, timely::Config::thread())
         .expect("replay")

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use oddsflow::feed::FeedWriter;
+use oddsflow::io::feed::FeedWriter;
 use oddsflow::sim::{ConcurrentConfig, ConcurrentFeed, NoiseConfig, SimConfig, simulate};
 use oddsflow_dataflows::ingest::Payload;
 

@@ -109,18 +109,17 @@ pub fn is_feature_market(m: &MarketKind) -> bool {
     }
 }
 
-/// Margin-free probabilities from prices by proportional normalisation; `None` for a market
-/// with a selection missing.
+/// Margin-free probabilities from prices ([`crate::pricing::margin::proportional`]); `None` for
+/// a market with a selection missing.
 pub fn margin_free(prices: &BTreeMap<(MarketKind, Selection), F64>) -> MarketProbs {
     let norm = |market: MarketKind, sels: &[Selection], want: Selection| -> Option<F64> {
-        let inv: Option<Vec<f64>> = sels
+        let quoted: Option<Vec<f64>> = sels
             .iter()
-            .map(|s| prices.get(&(market, *s)).map(|p| 1.0 / p.0))
+            .map(|s| prices.get(&(market, *s)).map(|p| p.0))
             .collect();
-        let inv = inv?;
-        let total: f64 = inv.iter().sum();
+        let probs = crate::pricing::margin::proportional(&quoted?)?;
         let i = sels.iter().position(|s| *s == want)?;
-        Some(F64(inv[i] / total))
+        Some(F64(probs[i]))
     };
     let x12 = [Selection::Home, Selection::Draw, Selection::Away];
     let ou = |q: i32| {

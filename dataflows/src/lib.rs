@@ -6,8 +6,9 @@
 //!   records)      └─► dead letters, ignored           ├─► dominance (sliding windows of pressure)
 //!                                                     ├─► availability (bettable now, prematch close)
 //!                                                     ├─► features (one vector per live match, as deltas)
-//!                                                     └─► bookmaker (policies' requests → acceptance →
-//!                                                           settlement, fed back as rewards)
+//!                                                     └─► policy runner (view → decisions) ─► bookmaker
+//!                                                           (requests → acceptance → settlement, fed
+//!                                                           back to the policies as rewards)
 //! ```
 //!
 //! Timestamps are event time in UTC milliseconds, rounded down to the replay's granularity
@@ -21,6 +22,8 @@ pub mod features;
 pub mod ingest;
 pub mod model;
 pub mod pipeline;
+pub mod policy;
+pub mod pricing;
 pub mod ratings;
 pub mod reject;
 pub mod settlement;

@@ -13,43 +13,20 @@
 //! order, so their output is a deterministic function of the input collection — independent of
 //! arrival order within the bounds of the frontier, and of the number of workers.
 
+pub mod changes;
 pub mod fallible;
 pub mod gate;
+pub mod hash;
 pub mod lookup;
 pub mod ordered;
 pub mod upsert;
 pub mod window;
 
+pub use changes::{AsOf, Change, as_of};
 pub use fallible::MapFallible;
 pub use gate::RequireParent;
+pub use hash::{Fnv1a, route_hash};
 pub use lookup::LookupAsOf;
 pub use ordered::InTimeOrder;
 pub use upsert::{Ignored, UpsertByVersion, UpsertInput, UpsertRetiring};
 pub use window::SlidingWindow;
-
-/// A stable 64-bit hash used to route data to workers (the same on every process and run).
-pub fn route_hash<H: std::hash::Hash + ?Sized>(value: &H) -> u64 {
-    use std::hash::Hasher;
-    // FNV-1a over the `Hash` stream: stable across processes (unlike `RandomState`).
-    struct Fnv(u64);
-    impl Hasher for Fnv {
-        fn finish(&self) -> u64 {
-            // Finalise with a murmur3 mix so that consecutive ids spread over workers.
-            let mut h = self.0;
-            h ^= h >> 33;
-            h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-            h ^= h >> 33;
-            h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-            h ^ (h >> 33)
-        }
-        fn write(&mut self, bytes: &[u8]) {
-            for b in bytes {
-                self.0 ^= u64::from(*b);
-                self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-    }
-    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-    value.hash(&mut h);
-    h.finish()
-}

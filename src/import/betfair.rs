@@ -107,19 +107,12 @@ use oddsflow_dataflows::model::{
 use oddsflow_dataflows::settlement::{MatchFacts, Outcome, settle};
 use serde_json::Value;
 
-use super::{FeedBuilder, days_from_civil, read_text, stable_id, team_id, utc_ms};
-
-/// What [`import`] read.
-#[derive(Clone, Debug)]
-pub struct BetfairImport {
-    /// The feed in event-time order, versions numbered by [`FeedBuilder`].
-    pub records: Vec<Record>,
-    pub report: ImportReport,
-}
+use super::{FeedBuilder, ImportReport, Imported, read_text, stable_id, team_id};
+use crate::time::{civil_from_days, days_in_month, utc_ms};
 
 /// What was imported, and what was not with its reason.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ImportReport {
+pub struct BetfairReport {
     /// Files read.
     pub files: usize,
     /// Matches (Betfair events) with a fixture.
@@ -135,10 +128,23 @@ pub struct ImportReport {
     pub skipped: Vec<String>,
 }
 
+impl ImportReport for BetfairReport {
+    fn notes(&self) -> Vec<String> {
+        vec![format!(
+            "{} files: {} events, {} markets, {} prices, {} results",
+            self.files, self.events, self.markets, self.odds, self.results
+        )]
+    }
+
+    fn refused(&self) -> Vec<Value> {
+        super::reasons(&self.skipped)
+    }
+}
+
 /// Reads every file (stream recordings, plain or `.bz2`/`.gz`, or A-League CSVs `.csv`/`.csv.gz`,
 /// told apart by content and name) into one feed. A file that cannot be read or is neither kind
 /// is an error; a bad message or row inside a file is skipped with its reason.
-pub fn import(paths: &[PathBuf]) -> Result<BetfairImport> {
+pub fn import(paths: &[PathBuf]) -> Result<Imported<BetfairReport>> {
     let mut out = Out::default();
     let mut skipped = Vec::new();
     let mut stream = StreamState::default();
@@ -173,7 +179,7 @@ pub fn import(paths: &[PathBuf]) -> Result<BetfairImport> {
             _ => {}
         }
     }
-    let report = ImportReport {
+    let report = BetfairReport {
         files: paths.len(),
         events: events.len(),
         markets: markets.len(),
@@ -181,7 +187,7 @@ pub fn import(paths: &[PathBuf]) -> Result<BetfairImport> {
         results,
         skipped,
     };
-    Ok(BetfairImport { records, report })
+    Ok(Imported { records, report })
 }
 
 const MINUTE: EventTime = 60_000;
@@ -442,29 +448,6 @@ fn yes_no_selection(name: &str) -> Option<Selection> {
 
 // ---------------------------------------------------------------------------------------------
 // Shared: time.
-
-/// Year, month, day of a day number (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-fn days_in_month(y: i64, m: u32) -> u32 {
-    let next = if m == 12 {
-        days_from_civil(y + 1, 1, 1)
-    } else {
-        days_from_civil(y, m + 1, 1)
-    };
-    (next - days_from_civil(y, m, 1)) as u32
-}
 
 /// UTC milliseconds of a date with an optional time of day and zone, as Betfair writes them:
 /// `2020-12-28 00:00:00.000 +0000`, `2023-10-20T09:37:41.000Z`, `2018-07-22T19:13:28Z`,
@@ -2152,7 +2135,7 @@ mod tests {
             .join(name)
     }
 
-    fn run(paths: &[PathBuf]) -> BetfairImport {
+    fn run(paths: &[PathBuf]) -> Imported<BetfairReport> {
         let imp = import(paths).expect("import");
         check_feed(&imp.records);
         imp
@@ -2819,7 +2802,7 @@ mod tests {
 
     /// Every WINNER row settles Won and every LOSER row Lost against the imported result of its
     /// event (runners matched to the fixture's teams by name). Returns the events checked.
-    fn winners_settle(imp: &BetfairImport, rows: &[BTreeMap<String, String>]) -> usize {
+    fn winners_settle(imp: &Imported<BetfairReport>, rows: &[BTreeMap<String, String>]) -> usize {
         let mut checked = BTreeSet::new();
         for row in rows {
             let mid = betfair_id(&row["EVENT_ID"]);

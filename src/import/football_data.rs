@@ -40,7 +40,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use oddsflow_dataflows::model::*;
 
-use super::{FeedBuilder, stable_id, team_id, uk_local_to_utc, utc_ms};
+use super::{FeedBuilder, ImportReport, Imported, stable_id, team_id};
+use crate::time::{uk_local_to_utc, utc_ms};
 
 /// Fixture published this long before kick-off.
 pub const FIXTURE_LEAD_MS: i64 = 48 * 3_600_000;
@@ -697,8 +698,8 @@ pub fn source_counts(matches: &[FdMatch]) -> std::collections::BTreeMap<String, 
 
 /// Reads the files and builds one feed of all their matches (a match that appears twice — the
 /// same division, date and teams — is imported once, and counted as a duplicate).
-pub fn import(paths: &[std::path::PathBuf]) -> Result<(Vec<Record>, ImportSummary)> {
-    let mut summary = ImportSummary::default();
+pub fn import(paths: &[std::path::PathBuf]) -> Result<Imported<FootballDataReport>> {
+    let mut summary = FootballDataReport::default();
     let mut seen = std::collections::BTreeSet::new();
     let mut b = FeedBuilder::new();
     let mut all = Vec::new();
@@ -722,11 +723,15 @@ pub fn import(paths: &[std::path::PathBuf]) -> Result<(Vec<Record>, ImportSummar
     summary.matches = all.len();
     summary.kickoff_assumed = all.iter().filter(|m| !m.kickoff_known).count();
     summary.sources = source_counts(&all);
-    Ok((b.finish(), summary))
+    Ok(Imported {
+        records: b.finish(),
+        report: summary,
+    })
 }
 
+/// What was imported, and the rows refused with their reasons.
 #[derive(Clone, Debug, Default)]
-pub struct ImportSummary {
+pub struct FootballDataReport {
     pub files: usize,
     pub matches: usize,
     pub duplicates: usize,
@@ -735,6 +740,28 @@ pub struct ImportSummary {
     pub kickoff_assumed: usize,
     pub refused: Vec<Refused>,
     pub sources: std::collections::BTreeMap<String, usize>,
+}
+
+impl ImportReport for FootballDataReport {
+    fn notes(&self) -> Vec<String> {
+        let mut notes = vec![format!(
+            "{} files, {} matches ({} duplicates, {} empty rows skipped; kick-off assumed 15:00 UK for {} without Time)",
+            self.files, self.matches, self.duplicates, self.empty_rows, self.kickoff_assumed
+        )];
+        notes.extend(
+            self.sources
+                .iter()
+                .map(|(k, n)| format!("  {k}: {n} matches")),
+        );
+        notes
+    }
+
+    fn refused(&self) -> Vec<serde_json::Value> {
+        self.refused
+            .iter()
+            .map(|r| serde_json::json!({"file": r.file, "line": r.line, "reason": r.reason, "raw": r.raw}))
+            .collect()
+    }
 }
 
 /// A date as UTC midnight ms (for joins by date).
@@ -778,7 +805,10 @@ mod tests {
     /// Checks an imported file against its source: counts, the settled 1X2 against `FTR`, the
     /// opening then closing prices, every match's records in a sane order.
     fn check(paths: &[PathBuf]) -> usize {
-        let (records, summary) = import(paths).expect("imports");
+        let Imported {
+            records,
+            report: summary,
+        } = import(paths).expect("imports");
         assert!(summary.refused.is_empty(), "{:?}", summary.refused);
         let mut source = Vec::new();
         for p in paths {

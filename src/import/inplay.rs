@@ -6,7 +6,7 @@
 //! the prematch close:
 //!
 //! **Fit (at kick-off).** The closing prices are made margin-free by proportional normalisation
-//! (`p_i = (1/o_i) / Σ_j 1/o_j`, [`margin_free`]). Goals of home and away over the whole match
+//! (`p_i = (1/o_i) / Σ_j 1/o_j`, [`proportional`]). Goals of home and away over the whole match
 //! are Poisson with means `λ_home`, `λ_away`, with Dixon–Coles' correction of the four low
 //! scores (`P(i, j) = τ(i, j) · Pois(i; λ_h) · Pois(j; λ_a)`, `τ(0,0) = 1 − λ_h·λ_a·ρ`,
 //! `τ(0,1) = 1 + λ_h·ρ`, `τ(1,0) = 1 + λ_a·ρ`, `τ(1,1) = 1 − ρ`, else 1). [`fit`] minimises the
@@ -39,7 +39,7 @@
 //! teams to score ([`Outlook::probs`]).
 //!
 //! **Prices.** A 5 % margin spread by the power method, as the simulator's bookmaker does
-//! ([`power_margin`]: `π_i = p_i^k`, `Σ π_i = 1.05`; a proportional margin would push every
+//! ([`apply_power`]: `π_i = p_i^k`, `Σ π_i = 1.05`; a proportional margin would push every
 //! selection above 95 % to the ladder's floor), then the price `1/π_i` floored onto the
 //! simulator's price ladder (1.02 … 1000; 0.01 ticks to 2, 0.02 to
 //! 3, 0.05 to 4, 0.1 to 6, 0.2 to 10, 0.5 to 20, …), in the bookmaker's favour.
@@ -51,7 +51,10 @@
 //! that is decided (over a line already passed, both teams scored) closes instead; at full time
 //! all close.
 
-use crate::sim::pricing::{ladder_floor, power_margin};
+use oddsflow_dataflows::pricing::goals::{dixon_coles_tau, poisson_pmf};
+use oddsflow_dataflows::pricing::inplay::{EXPECTED_STOPPAGE_MIN, decided, red_factor};
+use oddsflow_dataflows::pricing::ladder::ladder_floor;
+use oddsflow_dataflows::pricing::margin::{apply_power, proportional};
 use std::collections::BTreeMap;
 
 use oddsflow_dataflows::model::*;
@@ -62,11 +65,6 @@ use super::FeedBuilder;
 pub const MARGIN: f64 = 0.05;
 /// Markets stay suspended this long (event time) after a goal, a sending-off or a penalty.
 pub const SUSPEND_MS: i64 = 60_000;
-/// Goal-rate factor per own sending-off and per opponent sending-off (as in the simulator).
-pub const RED_OWN: f64 = 0.72;
-pub const RED_OPP: f64 = 1.22;
-/// Expected stoppage minutes of the first and second half (as in the simulator).
-pub const EXPECTED_STOPPAGE_MIN: [f64; 2] = [2.6, 5.3];
 /// At least this many minutes of the current half are left to play.
 pub const MIN_REMAINING_MIN: f64 = 0.5;
 /// Remaining goals per side that the score grid tracks (the tail is folded into the last cell).
@@ -92,41 +90,6 @@ impl Rates {
     }
 }
 
-/// Dixon–Coles' factor on the cell (i, j) of remaining goals with means `mh`, `ma`.
-pub fn dixon_coles_tau(i: usize, j: usize, mh: f64, ma: f64, rho: f64) -> f64 {
-    match (i, j) {
-        (0, 0) => 1.0 - mh * ma * rho,
-        (0, 1) => 1.0 + mh * rho,
-        (1, 0) => 1.0 + ma * rho,
-        (1, 1) => 1.0 - rho,
-        _ => 1.0,
-    }
-}
-
-/// Margin-free probabilities of a market's prices by proportional normalisation; `None` unless
-/// every price is a finite decimal price above 1.
-pub fn margin_free(prices: &[f64]) -> Option<Vec<f64>> {
-    if prices.is_empty() || prices.iter().any(|p| !p.is_finite() || *p <= 1.0) {
-        return None;
-    }
-    let book: f64 = prices.iter().map(|p| 1.0 / p).sum();
-    Some(prices.iter().map(|p| 1.0 / p / book).collect())
-}
-
-/// Poisson probabilities of 0 … MAX_GOALS−1 goals, the tail folded into the last cell.
-pub fn poisson_pmf(mean: f64) -> [f64; MAX_GOALS] {
-    let mean = if mean.is_finite() { mean.max(0.0) } else { 0.0 };
-    let mut p = [0.0; MAX_GOALS];
-    p[0] = (-mean).exp();
-    let mut acc = p[0];
-    for k in 1..MAX_GOALS - 1 {
-        p[k] = p[k - 1] * mean / k as f64;
-        acc += p[k];
-    }
-    p[MAX_GOALS - 1] = (1.0 - acc).max(0.0);
-    p
-}
-
 /// The distribution of the final score: the current score plus the remaining goals, Poisson
 /// for each side with Dixon–Coles' correction of the low cells.
 #[derive(Clone, Debug, PartialEq)]
@@ -138,7 +101,10 @@ pub struct Outlook {
 
 impl Outlook {
     pub fn new(score: [u8; 2], means: [f64; 2], rho: f64) -> Outlook {
-        let (ph, pa) = (poisson_pmf(means[0]), poisson_pmf(means[1]));
+        let (ph, pa) = (
+            poisson_pmf::<MAX_GOALS>(means[0]),
+            poisson_pmf::<MAX_GOALS>(means[1]),
+        );
         let mut grid = [[0.0; MAX_GOALS]; MAX_GOALS];
         let mut total = 0.0;
         for i in 0..MAX_GOALS {
@@ -252,9 +218,9 @@ pub struct Targets {
 impl Targets {
     /// From prices in market order (1X2 = home, draw, away; over/under = over, under).
     pub fn from_prices(one_x_two: &[f64], over_under_2_5: Option<&[f64]>) -> Option<Targets> {
-        let x = margin_free(one_x_two).filter(|x| x.len() == 3)?;
+        let x = proportional(one_x_two).filter(|x| x.len() == 3)?;
         let over = over_under_2_5
-            .and_then(margin_free)
+            .and_then(proportional)
             .filter(|o| o.len() == 2)
             .map(|o| o[0]);
         Some(Targets {
@@ -407,11 +373,6 @@ pub fn remaining_share(period: Period, clock_s: i32) -> f64 {
     (left / total).min(1.0)
 }
 
-/// Goal-rate factor of `side` (0 home, 1 away) from sendings-off.
-pub fn red_factor(side: usize, reds: [u8; 2]) -> f64 {
-    RED_OWN.powi(i32::from(reds[side])) * RED_OPP.powi(i32::from(reds[1 - side]))
-}
-
 /// Expected remaining goals of home and away.
 pub fn remaining_means(rates: Rates, state: &State) -> [f64; 2] {
     let r = remaining_share(state.period, state.clock_s);
@@ -426,20 +387,10 @@ pub fn outlook(rates: Rates, state: &State) -> Outlook {
     Outlook::new(state.score, remaining_means(rates, state), rates.rho)
 }
 
-/// Is the market settled already by the score (over a line passed, both teams scored)?
-pub fn decided(kind: MarketKind, score: [u8; 2]) -> bool {
-    let total = f64::from(score[0]) + f64::from(score[1]);
-    match kind {
-        MarketKind::OverUnder { line } => total > line.goals(),
-        MarketKind::Btts => score[0] > 0 && score[1] > 0,
-        _ => false,
-    }
-}
-
 /// The published prices (hundredths) of a market's probabilities: power margin, then the
 /// ladder.
 pub fn prices_cents(probs: &[f64], margin: f64) -> Vec<i64> {
-    power_margin(probs, margin)
+    apply_power(probs, margin)
         .into_iter()
         .map(|pi| ladder_floor(if pi > 0.0 { 1.0 / pi } else { f64::INFINITY }))
         .collect()
@@ -566,7 +517,7 @@ impl Book {
         selections: Vec<Selection>,
         state: &State,
     ) {
-        if self.markets.iter().any(|m| m.kind == kind) || decided(kind, state.score) {
+        if self.markets.iter().any(|m| m.kind == kind) || decided(kind, state.score, [0, 0]) {
             return;
         }
         self.markets.push(BookMarket {
@@ -631,7 +582,7 @@ impl Book {
             if self.markets[i].status != MarketStatus::Suspended {
                 continue;
             }
-            if decided(self.markets[i].kind, state.score) {
+            if decided(self.markets[i].kind, state.score, [0, 0]) {
                 self.markets[i].status = MarketStatus::Closed;
                 self.emit_market(b, ts, i);
             } else {
@@ -659,7 +610,7 @@ impl Book {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::pricing::{MAX_PRICE_CENTS, MIN_PRICE_CENTS};
+    use oddsflow_dataflows::pricing::ladder::{MAX_PRICE_CENTS, MIN_PRICE_CENTS};
     use std::path::Path;
 
     fn state(score: [u8; 2], reds: [u8; 2], period: Period, clock_s: i32) -> State {
@@ -818,7 +769,7 @@ mod tests {
     #[test]
     fn margin_and_ladder() {
         let p = [0.5, 0.3, 0.2];
-        let pi = power_margin(&p, 0.05);
+        let pi = apply_power(&p, 0.05);
         assert!((pi.iter().sum::<f64>() - 1.05).abs() < 1e-9);
         // Longshots carry relatively more margin.
         assert!(pi[2] / p[2] > pi[1] / p[1] && pi[1] / p[1] > pi[0] / p[0]);
@@ -839,10 +790,10 @@ mod tests {
         assert_eq!(ladder_floor(7.77), 760);
         assert_eq!(ladder_floor(f64::INFINITY), MAX_PRICE_CENTS);
         assert_eq!(
-            margin_free(&[2.0, 4.0, 4.0]).expect("prices"),
+            proportional(&[2.0, 4.0, 4.0]).expect("prices"),
             vec![0.5, 0.25, 0.25]
         );
-        assert!(margin_free(&[2.0, 1.0]).is_none());
+        assert!(proportional(&[2.0, 1.0]).is_none());
     }
 
     fn records(b: FeedBuilder) -> Vec<Record> {

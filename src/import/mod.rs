@@ -11,7 +11,7 @@
 //!
 //! What is shared lives here: a [`FeedBuilder`] that numbers versions and orders records by event
 //! time, stable ids from names ([`stable_id`], [`team_id`]), compressed-text readers
-//! ([`open_text`]) and calendar arithmetic ([`utc_ms`], [`uk_local_to_utc`]). Importers do no
+//! ([`open_text`]); calendar arithmetic is in [`crate::time`]. Importers do no
 //! dataflow work; they are pure functions from source files to records, tested against the
 //! source's own counts.
 
@@ -22,12 +22,12 @@ pub mod statsbomb;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use oddsflow_dataflows::model::{Body, EventTime, MatchId, Record, TeamId, Version};
 
-use crate::feed::FeedWriter;
+use crate::io::feed::FeedWriter;
 
 /// Collects an importer's records: every record gets the next version (so versions are monotone
 /// per key whatever the source's order), and [`FeedBuilder::finish`] orders them by event time
@@ -76,21 +76,85 @@ pub fn write_feed(records: &[Record], out: &Path) -> Result<u64> {
     Ok(n)
 }
 
+/// What every importer returns: the feed's records, in event-time order with versions numbered
+/// by [`FeedBuilder`], and the importer's own report of what it read.
+#[derive(Clone, Debug)]
+pub struct Imported<R> {
+    /// The feed.
+    pub records: Vec<Record>,
+    /// What was read, and what was refused or skipped with its reason.
+    pub report: R,
+}
+
+/// What every importer's report tells, in one shape: lines for a person, and each item refused
+/// or skipped as a JSON object with its `reason`.
+pub trait ImportReport {
+    /// Lines summarising the import.
+    fn notes(&self) -> Vec<String>;
+    /// What could not be mapped, each with its reason.
+    fn refused(&self) -> Vec<serde_json::Value>;
+}
+
+/// Skipped items given as reason strings, as `{"reason": …}` objects.
+pub(crate) fn reasons(skipped: &[String]) -> Vec<serde_json::Value> {
+    skipped
+        .iter()
+        .map(|s| serde_json::json!({ "reason": s }))
+        .collect()
+}
+
+/// What [`write_import`] wrote.
+#[derive(Clone, Debug)]
+pub struct Written {
+    /// Records in the feed.
+    pub records: u64,
+    /// The refused-items file (`STEM.refused.jsonl` beside the feed) and its line count, when
+    /// anything was refused.
+    pub refused: Option<(PathBuf, usize)>,
+}
+
+/// Writes an import: the feed at `out`, and what was refused beside it, `STEM.refused.jsonl`.
+pub fn write_import<R: ImportReport>(imported: &Imported<R>, out: &Path) -> Result<Written> {
+    let records = write_feed(&imported.records, out)?;
+    let lines = imported.report.refused();
+    if lines.is_empty() {
+        return Ok(Written {
+            records,
+            refused: None,
+        });
+    }
+    let name = out
+        .file_name()
+        .map_or("feed".into(), |n| n.to_string_lossy());
+    let stem = name
+        .trim_end_matches(".gz")
+        .trim_end_matches(".jsonl")
+        .trim_end_matches(".parquet")
+        .to_owned();
+    let path = out.with_file_name(format!("{stem}.refused.jsonl"));
+    let mut text = String::new();
+    for l in &lines {
+        text.push_str(&l.to_string());
+        text.push('\n');
+    }
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(Written {
+        records,
+        refused: Some((path, lines.len())),
+    })
+}
+
 /// FNV-1a over the parts (separated), masked to 52 bits so that ids survive JSON readers that
 /// hold numbers as doubles (pandas, DuckDB's JSON reader).
 pub fn stable_id(parts: &[&str]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = oddsflow_operators::Fnv1a::new();
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
-            h ^= 0x1f;
-            h = h.wrapping_mul(0x0100_0000_01b3);
+            h.bytes(&[0x1f]);
         }
-        for b in p.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+        h.bytes(p.as_bytes());
     }
-    h & ((1 << 52) - 1)
+    h.value() & ((1 << 52) - 1)
 }
 
 /// A team's id from its (football-data) name: the same name gives the same id in every importer,
@@ -130,62 +194,6 @@ pub fn read_text(path: &Path) -> Result<String> {
     Ok(s)
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let (y, m) = if m <= 2 {
-        (y - 1, i64::from(m) + 9)
-    } else {
-        (y, i64::from(m) - 3)
-    };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// UTC milliseconds of a UTC civil date and time.
-pub fn utc_ms(y: i64, m: u32, d: u32, hh: u32, mm: u32, ss: u32) -> EventTime {
-    ((days_from_civil(y, m, d) * 24 + i64::from(hh)) * 60 + i64::from(mm)) * 60_000
-        + i64::from(ss) * 1000
-}
-
-/// Weekday of a day number (0 = Sunday).
-fn weekday(days: i64) -> i64 {
-    (days + 4).rem_euclid(7)
-}
-
-/// The last Sunday of a month, as a day number.
-fn last_sunday(y: i64, m: u32) -> i64 {
-    let next = if m == 12 {
-        days_from_civil(y + 1, 1, 1)
-    } else {
-        days_from_civil(y, m + 1, 1)
-    };
-    let last = next - 1;
-    last - weekday(last)
-}
-
-/// UK local time (GMT, or BST from 01:00 UTC on the last Sunday of March to 01:00 UTC on the
-/// last Sunday of October) to UTC milliseconds.
-pub fn uk_local_to_utc(y: i64, m: u32, d: u32, hh: u32, mm: u32) -> EventTime {
-    let as_utc = utc_ms(y, m, d, hh, mm, 0);
-    let bst_start = last_sunday(y, 3) * 86_400_000 + 3_600_000;
-    let bst_end = last_sunday(y, 10) * 86_400_000 + 3_600_000;
-    // A local time in BST is an hour ahead of UTC; compare in UTC after the shift.
-    let shifted = as_utc - 3_600_000;
-    if shifted >= bst_start && shifted < bst_end {
-        shifted
-    } else {
-        as_utc
-    }
-}
-
-/// A record's event time as RFC 3339, for messages.
-pub fn rfc3339(ms: EventTime) -> String {
-    crate::cli::format_time(ms.max(0) as u64)
-}
-
 /// The 1X2 sides (`H`, `D`, `A`) that the settlement rules pay on a result: the importers' tests
 /// check that this is exactly the source's `FTR`.
 #[cfg(test)]
@@ -209,32 +217,6 @@ pub(crate) fn settled_1x2(r: &oddsflow_dataflows::model::MatchResult) -> Vec<cha
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_dates_and_uk_summer_time() {
-        assert_eq!(utc_ms(1970, 1, 1, 0, 0, 0), 0);
-        assert_eq!(utc_ms(2015, 8, 8, 11, 45, 0), 1_439_034_300_000);
-        // 2015: BST from 29 March to 25 October.
-        assert_eq!(last_sunday(2015, 3), days_from_civil(2015, 3, 29));
-        assert_eq!(last_sunday(2015, 10), days_from_civil(2015, 10, 25));
-        // 15:00 BST = 14:00 UTC in August, 15:00 GMT = 15:00 UTC in December.
-        assert_eq!(
-            uk_local_to_utc(2015, 8, 8, 15, 0),
-            utc_ms(2015, 8, 8, 14, 0, 0)
-        );
-        assert_eq!(
-            uk_local_to_utc(2015, 12, 26, 15, 0),
-            utc_ms(2015, 12, 26, 15, 0, 0)
-        );
-        assert_eq!(
-            uk_local_to_utc(2015, 3, 28, 15, 0),
-            utc_ms(2015, 3, 28, 15, 0, 0)
-        );
-        assert_eq!(
-            uk_local_to_utc(2015, 3, 29, 15, 0),
-            utc_ms(2015, 3, 29, 14, 0, 0)
-        );
-    }
 
     #[test]
     fn ids_are_stable_and_json_safe() {

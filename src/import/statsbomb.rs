@@ -19,7 +19,7 @@
 //! | end of period 2 | status `finished`, markets closed; 3 minutes later the result (half-time and full-time score from the goals, corners) |
 //!
 //! **Time.** The matches file's `match_date` + `kick_off` reads as UK local time + 1 hour, so
-//! kick-off (UTC) = [`uk_local_to_utc`]`(date, kick_off − 1 h)`. An event's time is the start of
+//! kick-off (UTC) = [`crate::time::uk_local_to_utc`]`(date, kick_off − 1 h)`. An event's time is the start of
 //! its period + its `timestamp` (the clock within the period); period 1 starts at kick-off,
 //! period 2 at kick-off + the length of period 1 (its last event) + 15 minutes. An incident's
 //! `clock_s` is `minute·60 + second` (45:00 at the start of the second half, running on into
@@ -60,7 +60,8 @@ use serde::Deserialize;
 
 use super::football_data::{self, FIXTURE_LEAD_MS, FdMatch, push_prematch_markets, season_of};
 use super::inplay::{self, Book, Period, State};
-use super::{FeedBuilder, read_text, stable_id, team_id, uk_local_to_utc};
+use super::{FeedBuilder, ImportReport, Imported, read_text, stable_id, team_id};
+use crate::time::uk_local_to_utc;
 
 /// Lineups published this long before kick-off.
 pub const LINEUP_LEAD_MS: i64 = 60 * 60_000;
@@ -84,12 +85,7 @@ pub struct StatsbombArgs {
     pub only: Vec<u64>,
 }
 
-#[derive(Clone, Debug)]
-pub struct StatsbombImport {
-    pub records: Vec<Record>,
-    pub report: StatsbombReport,
-}
-
+/// What was imported, and what was skipped with its reason.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StatsbombReport {
     /// Matches imported.
@@ -104,6 +100,19 @@ pub struct StatsbombReport {
     pub modelled_odds: usize,
     /// Why an event type, a match or a join was skipped, and score disagreements.
     pub skipped: Vec<String>,
+}
+
+impl ImportReport for StatsbombReport {
+    fn notes(&self) -> Vec<String> {
+        vec![format!(
+            "{} matches ({} with football-data odds), {} events → {} incidents, {} modelled in-play prices",
+            self.matches, self.with_odds, self.events, self.incidents, self.modelled_odds
+        )]
+    }
+
+    fn refused(&self) -> Vec<serde_json::Value> {
+        super::reasons(&self.skipped)
+    }
 }
 
 /// The 11 StatsBomb team names that football-data spells differently (identity otherwise).
@@ -1255,7 +1264,7 @@ fn push_match(
 type JoinKey = ((i64, u32, u32), String, String);
 
 /// Imports the StatsBomb matches of `args` (see the module docs).
-pub fn import(args: &StatsbombArgs) -> Result<StatsbombImport> {
+pub fn import(args: &StatsbombArgs) -> Result<Imported<StatsbombReport>> {
     let text = read_text(&args.matches_file)?;
     let listed: Vec<SbMatch> = serde_json::from_str(&text).with_context(|| {
         format!(
@@ -1357,7 +1366,7 @@ pub fn import(args: &StatsbombArgs) -> Result<StatsbombImport> {
         report.incidents += incidents;
         report.modelled_odds += modelled;
     }
-    Ok(StatsbombImport {
+    Ok(Imported {
         records: b.finish(),
         report,
     })
@@ -1455,7 +1464,7 @@ mod tests {
 
     /// Per match: counts equal the source's, the result equals the matches file's score, the
     /// fixture comes first and the result last. Returns the number of matches checked.
-    fn check_counts(args: &StatsbombArgs, imported: &StatsbombImport) -> usize {
+    fn check_counts(args: &StatsbombArgs, imported: &Imported<StatsbombReport>) -> usize {
         let mut n = 0;
         for m in matches_file(&args.matches_file) {
             let id = m["match_id"].as_u64().expect("id");
@@ -1507,16 +1516,16 @@ mod tests {
         // 16:00 in the file = 15:00 BST = 14:00 UTC; 13:45 = 11:45 UTC.
         assert_eq!(
             kickoff_utc("2015-08-08", "16:00:00.000"),
-            Some(super::super::utc_ms(2015, 8, 8, 14, 0, 0))
+            Some(crate::time::utc_ms(2015, 8, 8, 14, 0, 0))
         );
         assert_eq!(
             kickoff_utc("2015-08-08", "13:45:00.000"),
-            Some(super::super::utc_ms(2015, 8, 8, 11, 45, 0))
+            Some(crate::time::utc_ms(2015, 8, 8, 11, 45, 0))
         );
         // 2016-01-02 is GMT: 16:00 in the file = 15:00 UTC.
         assert_eq!(
             kickoff_utc("2016-01-02", "16:00:00.000"),
-            Some(super::super::utc_ms(2016, 1, 2, 15, 0, 0))
+            Some(crate::time::utc_ms(2016, 1, 2, 15, 0, 0))
         );
         assert_eq!(parse_timestamp("00:21:36.115"), Some(1_296_115));
     }
@@ -1558,7 +1567,7 @@ mod tests {
         let Body::Fixture(fx) = &mine[0].body else {
             panic!("fixture first")
         };
-        let ko = super::super::utc_ms(2015, 8, 8, 11, 45, 0);
+        let ko = crate::time::utc_ms(2015, 8, 8, 11, 45, 0);
         assert_eq!(fx.kickoff, ko);
         assert_eq!(
             (fx.home.name.as_str(), fx.away.name.as_str()),
@@ -2003,7 +2012,7 @@ mod tests {
         assert_eq!(said("the matches file says 2-0"), 1);
         assert_eq!(said("no lineups file"), 1);
         // 16:00 in the file on 2015-12-05 (GMT) = 15:00 UTC.
-        let ko = super::super::utc_ms(2015, 12, 5, 15, 0, 0);
+        let ko = crate::time::utc_ms(2015, 12, 5, 15, 0, 0);
         let mine: Vec<&Record> = imp.records.iter().filter(|r| r.match_id == 1).collect();
         let x12: Vec<(i64, MarketStatus)> = mine
             .iter()

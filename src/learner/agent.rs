@@ -57,7 +57,7 @@
 //! a rejected bet never settles and keeps reward 0 — the episode is final: its selections'
 //! outcomes are read from the view's results ([`outcomes`]; abandoned: void), its steps get their
 //! counterfactual credit ([`hindsight`]), and it goes into a FIFO buffer of `buffer_episodes` (and
-//! to `episode_sink`). The match's GRU state is kept until then (a match that comes back live
+//! emitted as an output of the run with `emit_episodes`). The match's GRU state is kept until then (a match that comes back live
 //! before that goes on with its episode) and dropped with it.
 //!
 //! # Counterfactual credit
@@ -110,7 +110,6 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use burn::module::{ModuleMapper, Param};
 use burn::prelude::*;
@@ -131,7 +130,7 @@ use super::encode::{
 use super::model::{
     Adam, AdamConfig, Batch, Drqn, DrqnConfig, masked_argmax, masked_argmax_tensor, q_at, td_step,
 };
-use crate::policy::{Account, Intent, Policy, View};
+use oddsflow_dataflows::policy::{Account, Emits, Intent, Policy, View};
 
 /// Settings of the [`DrqnPolicy`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -215,9 +214,10 @@ pub struct DrqnPolicyConfig {
     pub min_prob_edge: f64,
     /// The coupon builder.
     pub coupons: CouponConfig,
-    /// Where final episodes also go (in-process, for `oddsflow train`); not serialized.
-    #[serde(skip)]
-    pub episode_sink: EpisodeSink,
+    /// Emit each final episode as an output of the run ([`Emits`]; `oddsflow train` gathers
+    /// them). A setting of the run, not of the policy: not saved in checkpoints.
+    #[serde(default, skip_serializing)]
+    pub emit_episodes: bool,
 }
 
 /// Settings of the coupon builder (see the module docs).
@@ -249,53 +249,6 @@ impl Default for CouponConfig {
             kelly: 0.1,
             max_stake: 10.0,
             window_ms: 10_000,
-        }
-    }
-}
-
-/// A shared, in-process list that final episodes are copied into (`oddsflow train` collects the
-/// episodes of a replay with it). Equal only to itself.
-#[derive(Clone, Default)]
-pub struct EpisodeSink(Option<Arc<Mutex<Vec<Episode>>>>);
-
-impl EpisodeSink {
-    pub fn new() -> Self {
-        EpisodeSink(Some(Arc::new(Mutex::new(Vec::new()))))
-    }
-
-    /// Takes the episodes collected so far.
-    pub fn take(&self) -> Vec<Episode> {
-        self.0
-            .as_ref()
-            .map(|v| std::mem::take(&mut *v.lock().unwrap_or_else(|e| e.into_inner())))
-            .unwrap_or_default()
-    }
-
-    fn push(&self, episode: &Episode) {
-        if let Some(v) = &self.0 {
-            v.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(episode.clone());
-        }
-    }
-}
-
-impl std::fmt::Debug for EpisodeSink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "EpisodeSink(on)"
-        } else {
-            "EpisodeSink(off)"
-        })
-    }
-}
-
-impl PartialEq for EpisodeSink {
-    fn eq(&self, other: &Self) -> bool {
-        match (&self.0, &other.0) {
-            (None, None) => true,
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            _ => false,
         }
     }
 }
@@ -337,13 +290,13 @@ impl Default for DrqnPolicyConfig {
             max_price: 10.0,
             min_prob_edge: 0.3,
             coupons: CouponConfig::default(),
-            episode_sink: EpisodeSink::default(),
+            emit_episodes: false,
         }
     }
 }
 
 /// One decision step of an episode.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     /// Its event time.
     pub at: Time,
@@ -367,7 +320,7 @@ pub struct Step {
 }
 
 /// A match's decision steps.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Episode {
     pub steps: Vec<Step>,
     /// Filled when the episode is final and the match has a result (or was abandoned): per
@@ -498,6 +451,8 @@ pub struct DrqnPolicy {
     updates: u64,
     /// The updates recorded in `checkpoint_in` (0 without one).
     base_updates: u64,
+    /// Final episodes not emitted yet (with `emit_episodes`).
+    emitted: Vec<Episode>,
 }
 
 /// Every this many steps a step keeps the GRU state it started from.
@@ -598,6 +553,7 @@ impl DrqnPolicy {
             open: BTreeMap::new(),
             buffer: VecDeque::new(),
             decisions: 0,
+            emitted: Vec::new(),
             finals: 0,
             updates: 0,
             base_updates,
@@ -729,7 +685,9 @@ impl DrqnPolicy {
                     step.hindsight = h;
                 }
             }
-            self.cfg.episode_sink.push(&episode);
+            if self.cfg.emit_episodes {
+                self.emitted.push(episode.clone());
+            }
             self.remember(episode);
             self.finals += 1;
             if !self.cfg.frozen
@@ -976,6 +934,12 @@ impl DrqnPolicy {
                 .collect(),
             stake,
         })
+    }
+}
+
+impl Emits<Episode> for DrqnPolicy {
+    fn emit(&mut self) -> Vec<Episode> {
+        std::mem::take(&mut self.emitted)
     }
 }
 

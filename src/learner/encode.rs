@@ -28,7 +28,7 @@ use oddsflow_dataflows::dominance::Dominance;
 use oddsflow_dataflows::features::{FeatureVector, MarketProbs, TeamFeatures};
 use oddsflow_dataflows::model::{Line, MarketKind, MatchStatus, Selection};
 
-use crate::policy::View;
+use oddsflow_dataflows::policy::View;
 
 /// The selections the learner can back.
 pub const SELECTIONS: [(MarketKind, Selection); 9] = [

@@ -1,4 +1,6 @@
-//! The learner: a Burn recurrent Q-network (DRQN) acting as the `drqn` policy.
+//! The learner: a Burn recurrent Q-network (DRQN) acting as the `drqn` policy. It implements the
+//! policy interface of [`oddsflow_dataflows::policy`]; the registry ([`crate::policy`]) builds it,
+//! and `oddsflow train` ([`crate::commands::train`]) trains it from the episodes it emits.
 //!
 //! - [`encode`]: the input of one decision step (a live match's feature delta), the action space
 //!   (no-bet, or back one of a few selections at one of a few stake sizes) and its mask.
@@ -7,7 +9,6 @@
 //! - [`agent`]: the online `drqn` policy — acting with the carried GRU state, the reward plumbing,
 //!   the episode buffer and n-step double-Q training.
 //! - [`checkpoint`]: saving and loading the network with its configuration and feature schema.
-//! - [`train`]: offline training from recorded feeds (`oddsflow train`).
 //! - [`prematch`]: the probability head on a prematch step, trained and scored walk-forward on
 //!   real prices (`oddsflow eval --football-data`).
 pub mod agent;
@@ -15,4 +16,3 @@ pub mod checkpoint;
 pub mod encode;
 pub mod model;
 pub mod prematch;
-pub mod train;

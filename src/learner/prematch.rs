@@ -1,5 +1,5 @@
 //! The learner's probability head on a **prematch** step, for the walk-forward evaluation on real
-//! prices (`oddsflow eval --football-data`, see [`crate::walk_forward`]).
+//! prices (`oddsflow eval --football-data`, see [`crate::commands::walk_forward`]).
 //!
 //! The `drqn` policy acts in play; football-data has no in-play prices. What can be scored on real
 //! prematch prices is its probability head: the same network ([`super::agent::fresh_network`]),
@@ -21,10 +21,10 @@ use rand_chacha::ChaCha8Rng;
 use super::agent::{DrqnPolicyConfig, fresh_network};
 use super::encode::{ACTIONS, Context, SELECTIONS, encode, first_action_of};
 use super::model::{AdamConfig, Batch, Drqn, td_step};
-use crate::policy::View;
 use oddsflow_dataflows::availability::Quote;
 use oddsflow_dataflows::features::{FeatureVector, MarketProbs, TeamFeatures};
 use oddsflow_dataflows::model::{F64, MarketKind, MatchStatus, Selection};
+use oddsflow_dataflows::policy::View;
 use oddsflow_dataflows::ratings::TeamRating;
 
 /// One prematch step: the encoded input, and per selection of [`SELECTIONS`] whether it won
@@ -51,18 +51,17 @@ fn team(r: Option<&TeamRating>) -> TeamFeatures {
 }
 
 /// Margin-free probabilities of the quoted selections of one market (proportional
-/// normalisation), or `None` unless every one of `sels` is quoted.
+/// normalisation), or `None` unless every one of `sels` is quoted at a valid price.
 fn margin_free(
     quotes: &std::collections::BTreeMap<(MarketKind, Selection), Quote>,
     market: MarketKind,
     sels: &[Selection],
 ) -> Option<Vec<f64>> {
-    let inv: Vec<f64> = sels
+    let prices: Vec<f64> = sels
         .iter()
-        .map(|s| quotes.get(&(market, *s)).map(|q| 1.0 / q.price.0))
+        .map(|s| quotes.get(&(market, *s)).map(|q| q.price.0))
         .collect::<Option<_>>()?;
-    let total: f64 = inv.iter().sum();
-    Some(inv.iter().map(|x| x / total).collect())
+    oddsflow_dataflows::pricing::margin::proportional(&prices)
 }
 
 /// The prematch feature vector of a match: ratings as given, margin-free 1X2 and over/under 2.5

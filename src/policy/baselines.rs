@@ -106,7 +106,12 @@ use oddsflow_dataflows::model::{
 };
 use oddsflow_dataflows::ratings::TeamRating;
 
-use super::{Account, Intent, Policy, Truth, View};
+use oddsflow_dataflows::policy::{Account, Intent, Policy, View};
+use oddsflow_dataflows::pricing::goals::{dixon_coles_tau, goal_profile_cum, poisson_pmf};
+use oddsflow_dataflows::pricing::inplay::{EXPECTED_STOPPAGE_MIN, red_factor};
+use oddsflow_dataflows::pricing::margin::proportional;
+
+use super::Truth;
 
 /// The quotes of one match.
 pub type MatchQuotes = BTreeMap<(MarketKind, Selection), Quote>;
@@ -128,20 +133,10 @@ pub fn market_quotes(
 /// finite number above 1. The caller decides whether the selections present make the whole
 /// market (a double chance market normalises to 1 here, though its probabilities sum to 2).
 pub fn margin_free_market(quotes: &MatchQuotes, market: MarketKind) -> Vec<(Selection, f64)> {
-    let inv: Vec<(Selection, f64)> = market_quotes(quotes, market)
-        .map(|(s, q)| (s, 1.0 / q.price.0))
-        .collect();
-    if inv
-        .iter()
-        .any(|(_, x)| !(x.is_finite() && *x > 0.0 && *x < 1.0))
-    {
-        return Vec::new();
-    }
-    let total: f64 = inv.iter().map(|(_, x)| x).sum();
-    if total <= 0.0 {
-        return Vec::new();
-    }
-    inv.into_iter().map(|(s, x)| (s, x / total)).collect()
+    let (sels, prices): (Vec<Selection>, Vec<f64>) = market_quotes(quotes, market)
+        .map(|(s, q)| (s, q.price.0))
+        .unzip();
+    proportional(&prices).map_or_else(Vec::new, |p| sels.into_iter().zip(p).collect())
 }
 
 /// Full Kelly fraction of a bet at decimal `price` that wins with probability `p`.
@@ -420,27 +415,12 @@ impl Default for ValueConfig {
 
 /// League goals per match (home, away) when the league has no finished match.
 pub const DEFAULT_LEAGUE_GOALS: [f64; 2] = [1.5, 1.2];
-/// Goal-rate factor per own red card and per opponent red card (as in the simulator).
-pub const RED_OWN: f64 = 0.72;
-pub const RED_OPP: f64 = 1.22;
-/// Expected stoppage minutes of the first and second half.
-pub const EXPECTED_STOPPAGE_MIN: [f64; 2] = [2.5, 5.0];
 /// Remaining goals per side the score grid tracks (the tail is folded into the last cell).
 const GRID: usize = 12;
 
-/// `∫₀ᵐ w`, with the late-goal profile `w(m) = 0.8 + 0.4·min(m, 90)/90`.
-fn profile_cum(m: f64) -> f64 {
-    let m = m.max(0.0);
-    if m <= 90.0 {
-        0.8 * m + 0.4 * m * m / 180.0
-    } else {
-        90.0 + 1.2 * (m - 90.0)
-    }
-}
-
 fn profile_between(a: f64, b: f64) -> f64 {
     if b > a {
-        profile_cum(b) - profile_cum(a)
+        goal_profile_cum(b) - goal_profile_cum(a)
     } else {
         0.0
     }
@@ -466,23 +446,6 @@ pub fn remaining_share(status: MatchStatus, clock_s: i32) -> Option<f64> {
     Some(rest / whole)
 }
 
-fn poisson_pmf(lambda: f64) -> [f64; GRID + 1] {
-    let mut p = [0.0; GRID + 1];
-    let lambda = if lambda.is_finite() {
-        lambda.max(0.0)
-    } else {
-        0.0
-    };
-    p[0] = (-lambda).exp();
-    let mut acc = p[0];
-    for k in 1..GRID {
-        p[k] = p[k - 1] * lambda / k as f64;
-        acc += p[k];
-    }
-    p[GRID] = (1.0 - acc).max(0.0);
-    p
-}
-
 /// The distribution of the final score: the current score plus independent Poisson remaining
 /// goals (optionally Dixon–Coles corrected).
 #[derive(Clone, Debug)]
@@ -495,7 +458,10 @@ pub struct GoalModel {
 impl GoalModel {
     /// `rho` (Dixon–Coles) is applied to the remaining-goal cells 0/1 × 0/1; pass 0 in play.
     pub fn new(score: [u32; 2], lambda: [f64; 2], rho: f64) -> GoalModel {
-        let (ph, pa) = (poisson_pmf(lambda[0]), poisson_pmf(lambda[1]));
+        let (ph, pa) = (
+            poisson_pmf::<{ GRID + 1 }>(lambda[0]),
+            poisson_pmf::<{ GRID + 1 }>(lambda[1]),
+        );
         let mut cells = [[0.0; GRID + 1]; GRID + 1];
         for (i, row) in cells.iter_mut().enumerate() {
             for (j, c) in row.iter_mut().enumerate() {
@@ -504,10 +470,9 @@ impl GoalModel {
         }
         if rho != 0.0 {
             let (lh, la) = (lambda[0].max(0.0), lambda[1].max(0.0));
-            cells[0][0] *= (1.0 - lh * la * rho).max(0.0);
-            cells[0][1] *= (1.0 + lh * rho).max(0.0);
-            cells[1][0] *= (1.0 + la * rho).max(0.0);
-            cells[1][1] *= (1.0 - rho).max(0.0);
+            for (i, j) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                cells[i][j] *= dixon_coles_tau(i, j, lh, la, rho).max(0.0);
+            }
             let total: f64 = cells.iter().flatten().sum();
             if total > 0.0 {
                 cells.iter_mut().flatten().for_each(|c| *c /= total);
@@ -617,10 +582,8 @@ pub fn prematch_rates(view: &View, fixture: &Fixture) -> [f64; 2] {
 /// `None` when its status is not live.
 pub fn in_play_model(lambda: [f64; 2], fv: &FeatureVector) -> Option<GoalModel> {
     let share = remaining_share(fv.status, fv.clock_s)?;
-    let reds = [fv.home.red, fv.away.red];
-    let red = |side: usize| {
-        RED_OWN.powi(reds[side].min(11) as i32) * RED_OPP.powi(reds[1 - side].min(11) as i32)
-    };
+    let reds = [fv.home.red, fv.away.red].map(|r| r.min(11) as u8);
+    let red = |side: usize| red_factor(side, reds);
     Some(GoalModel::new(
         [fv.home.goals, fv.away.goals],
         [lambda[0] * share * red(0), lambda[1] * share * red(1)],

@@ -36,7 +36,7 @@ impl Truth {
 
     /// Reads a truth file (JSON lines, optionally gzipped).
     pub fn load(path: &Path) -> Result<Truth> {
-        let rows: Vec<TruthRow> = crate::table::read_json_lines(path)
+        let rows: Vec<TruthRow> = crate::io::table::read_json_lines(path)
             .with_context(|| format!("reading the truth channel {}", path.display()))?;
         Ok(Truth::from_rows(&rows))
     }

@@ -10,6 +10,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 use super::names::ABANDON_REASONS;
+use oddsflow_dataflows::pricing::goals::goal_profile;
+use oddsflow_dataflows::pricing::inplay::red_factor;
+use oddsflow_dataflows::pricing::ladder;
+
 use super::pricing::{self, DOM_SD, Outlook, RateModel, THETA, View};
 use super::world::{FORMATIONS, Formation, MatchPlan, Role, Team, World};
 use super::{Inefficiency, MIN_MS, MatchSummary, SimConfig, TruthRow, sub_seed};
@@ -604,7 +608,7 @@ impl<'a> Game<'a> {
             } else {
                 f64::INFINITY
             };
-            let cents = pricing::ladder_floor(raw);
+            let cents = ladder::ladder_floor(raw);
             let prev = self.markets[i].published.get(&sel).copied();
             let publish = match prev {
                 None => true,
@@ -612,7 +616,7 @@ impl<'a> Game<'a> {
                     cents != old
                         && (force
                             || (raw - old as f64 / 100.0).abs()
-                                >= 0.75 * pricing::tick_cents(old) as f64 / 100.0)
+                                >= 0.75 * ladder::tick_cents(old) as f64 / 100.0)
                 }
             };
             if publish {
@@ -1071,10 +1075,10 @@ impl<'a> Game<'a> {
             let ds = if side == 0 { self.dom } else { -self.dom };
             let own = self.plan.strength[side];
             let opp = self.plan.strength[1 - side];
-            let red = pricing::red_factor(side, self.reds);
+            let red = red_factor(side, self.reds);
             let press = (0.35 * (own.attack - opp.defence)).exp() * red;
             let goal = self.rates.goal[side]
-                * pricing::profile(minute)
+                * goal_profile(minute)
                 * red
                 * (pricing::BETA_GOAL * ds).exp();
             let pen = PEN_SHARE * goal;

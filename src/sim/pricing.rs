@@ -12,6 +12,9 @@
 //! (with the log-normal correction `β²·Var/2`), minute by minute, over the remaining play time.
 
 use oddsflow_dataflows::model::{MarketKind, Selection};
+use oddsflow_dataflows::pricing::goals::{goal_profile, poisson_pmf};
+use oddsflow_dataflows::pricing::inplay::{EXPECTED_STOPPAGE_MIN, red_factor};
+use oddsflow_dataflows::pricing::margin::apply_power;
 
 /// Remaining goals per side that the score grid tracks (the tail is folded into the last cell).
 pub(crate) const MAX_GOALS: usize = 12;
@@ -27,11 +30,6 @@ pub(crate) const DOM_SD: f64 = 0.28;
 pub(crate) const SCORE_PUSH: f64 = 0.12;
 /// Shift of the dominance mean per red card.
 pub(crate) const RED_SHIFT: f64 = 0.25;
-/// Goal-rate factor per own red card, and per opponent red card.
-pub(crate) const RED_OWN: f64 = 0.72;
-pub(crate) const RED_OPP: f64 = 1.22;
-/// Expected stoppage minutes before the board is shown (first half, second half).
-pub(crate) const EXPECTED_STOPPAGE: [f64; 2] = [2.6, 5.3];
 
 /// The per-match constants of the true process.
 #[derive(Clone, Copy, Debug)]
@@ -54,16 +52,6 @@ impl RateModel {
     }
 }
 
-/// Goal-rate factor of `side` (0 home, 1 away) from red cards.
-pub(crate) fn red_factor(side: usize, reds: [u8; 2]) -> f64 {
-    RED_OWN.powi(i32::from(reds[side])) * RED_OPP.powi(i32::from(reds[1 - side]))
-}
-
-/// Goals come a little more often late in a match (mean 1 over 90 minutes).
-pub(crate) fn profile(minute: f64) -> f64 {
-    0.8 + 0.4 * (minute / 90.0).clamp(0.0, 1.0)
-}
-
 /// Where the match is, for the remaining-time integral.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -84,20 +72,20 @@ pub(crate) fn remaining_segments(
     let end1 = if clock_s >= 2700 {
         45.0 + f64::from(stoppage_s[0]) / 60.0
     } else {
-        45.0 + EXPECTED_STOPPAGE[0]
+        45.0 + EXPECTED_STOPPAGE_MIN[0]
     };
     let end2 = if clock_s >= 5400 {
         90.0 + f64::from(stoppage_s[1]) / 60.0
     } else {
-        90.0 + EXPECTED_STOPPAGE[1]
+        90.0 + EXPECTED_STOPPAGE_MIN[1]
     };
     match phase {
         Phase::Prematch => vec![
-            (0.0, 45.0 + EXPECTED_STOPPAGE[0]),
-            (45.0, 90.0 + EXPECTED_STOPPAGE[1]),
+            (0.0, 45.0 + EXPECTED_STOPPAGE_MIN[0]),
+            (45.0, 90.0 + EXPECTED_STOPPAGE_MIN[1]),
         ],
-        Phase::FirstHalf => vec![(m, end1.max(m)), (45.0, 90.0 + EXPECTED_STOPPAGE[1])],
-        Phase::HalfTime => vec![(45.0, 90.0 + EXPECTED_STOPPAGE[1])],
+        Phase::FirstHalf => vec![(m, end1.max(m)), (45.0, 90.0 + EXPECTED_STOPPAGE_MIN[1])],
+        Phase::HalfTime => vec![(45.0, 90.0 + EXPECTED_STOPPAGE_MIN[1])],
         Phase::SecondHalf => vec![(m, end2.max(m))],
     }
 }
@@ -133,19 +121,6 @@ pub(crate) struct Outlook {
     pub corners_lambda: f64,
 }
 
-fn poisson_pmf(lambda: f64) -> [f64; MAX_GOALS + 1] {
-    let mut p = [0.0; MAX_GOALS + 1];
-    let lambda = lambda.max(0.0);
-    p[0] = (-lambda).exp();
-    let mut acc = p[0];
-    for k in 1..MAX_GOALS {
-        p[k] = p[k - 1] * lambda / k as f64;
-        acc += p[k];
-    }
-    p[MAX_GOALS] = (1.0 - acc).max(0.0);
-    p
-}
-
 /// Integrates the expected intensities over `segments` (minutes of play).
 pub(crate) fn outlook(model: &RateModel, view: &View, segments: &[(f64, f64)]) -> Outlook {
     let s2 = DOM_SD * DOM_SD;
@@ -164,7 +139,7 @@ pub(crate) fn outlook(model: &RateModel, view: &View, segments: &[(f64, f64)]) -
             let e = (-THETA * mid_tau).exp();
             let mean = view.mu + (view.d0 - view.mu) * e;
             let var = view.v0 * e * e + s2 * (1.0 - e * e);
-            let prof = profile(m + dt / 2.0);
+            let prof = goal_profile(m + dt / 2.0);
             let gh = model.goal[0]
                 * view.mult[0]
                 * prof
@@ -198,8 +173,8 @@ pub(crate) fn outlook(model: &RateModel, view: &View, segments: &[(f64, f64)]) -
     Outlook {
         score: view.score,
         corners: view.corners,
-        ph: poisson_pmf(lam[0]),
-        pa: poisson_pmf(lam[1]),
+        ph: poisson_pmf::<{ MAX_GOALS + 1 }>(lam[0]),
+        pa: poisson_pmf::<{ MAX_GOALS + 1 }>(lam[1]),
         next: [next_home, none, next_away],
         lambda: lam,
         corners_lambda: corners,
@@ -377,55 +352,6 @@ fn two_way(selections: &[Selection], yes: Selection, p: f64, no: Selection) -> V
         .collect()
 }
 
-/// The power method: implied probabilities `π_i = p_i^k` with `k ≤ 1` chosen so that
-/// `Σ π_i = 1 + margin`. It loads more margin on long shots (a favourite–longshot bias).
-/// Zero probabilities stay zero; a market with fewer than two possible outcomes gets no margin.
-pub(crate) fn power_margin(probs: &[f64], margin: f64) -> Vec<f64> {
-    let target = 1.0 + margin;
-    let logs: Vec<Option<f64>> = probs
-        .iter()
-        .map(|&p| (p > 1e-300).then(|| p.min(1.0).ln()))
-        .collect();
-    let live = logs.iter().filter(|l| l.is_some()).count();
-    let total: f64 = probs.iter().filter(|p| **p > 0.0).sum();
-    if margin <= 0.0 || live < 2 || (live as f64) <= target || total <= 0.0 {
-        return probs.to_vec();
-    }
-    let sum_at = |k: f64| -> (f64, f64) {
-        let mut g = 0.0;
-        let mut d = 0.0;
-        for l in logs.iter().flatten() {
-            let v = (k * l).exp();
-            g += v;
-            d += l * v;
-        }
-        (g - target, d)
-    };
-    // g(k) is convex and decreasing with g(1) = Σp - target < 0 and g(0) = live - target > 0.
-    let (mut lo, mut hi) = (0.0f64, 1.0f64);
-    let mut k = 1.0;
-    for _ in 0..60 {
-        let (g, d) = sum_at(k);
-        if g.abs() < 1e-12 {
-            break;
-        }
-        if g > 0.0 {
-            lo = k
-        } else {
-            hi = k
-        }
-        let newton = if d < 0.0 { k - g / d } else { f64::NAN };
-        k = if newton.is_finite() && newton > lo && newton < hi {
-            newton
-        } else {
-            (lo + hi) / 2.0
-        };
-    }
-    logs.iter()
-        .map(|l| l.map_or(0.0, |l| (k * l).exp()))
-        .collect()
-}
-
 /// The bookmaker's implied probabilities (with margin) of a market's selections, from its own
 /// outlook. Double chance is derived from the margined 1X2 (pairs of implied 1X2 probabilities).
 pub(crate) fn implied(
@@ -436,7 +362,7 @@ pub(crate) fn implied(
 ) -> Vec<f64> {
     if kind == MarketKind::DoubleChance {
         let [h, d, a] = {
-            let v = power_margin(&outlook.one_x_two(), margin);
+            let v = apply_power(&outlook.one_x_two(), margin);
             [v[0], v[1], v[2]]
         };
         return selections
@@ -449,45 +375,7 @@ pub(crate) fn implied(
             })
             .collect();
     }
-    power_margin(&outlook.probs(kind, selections), margin)
-}
-
-/// Price ladder bands: (upper bound exclusive, tick in hundredths).
-const LADDER: [(i64, i64); 10] = [
-    (200, 1),
-    (300, 2),
-    (400, 5),
-    (600, 10),
-    (1000, 20),
-    (2000, 50),
-    (3000, 100),
-    (5000, 200),
-    (10000, 500),
-    (i64::MAX, 1000),
-];
-/// Lowest and highest published prices, in hundredths.
-pub(crate) const MIN_PRICE_CENTS: i64 = 102;
-pub(crate) const MAX_PRICE_CENTS: i64 = 100_000;
-
-/// The ladder tick at a price in hundredths.
-pub(crate) fn tick_cents(cents: i64) -> i64 {
-    LADDER
-        .iter()
-        .find(|(upper, _)| cents < *upper)
-        .map_or(1000, |b| b.1)
-}
-
-/// A raw decimal price floored onto the ladder (in the bookmaker's favour), in hundredths,
-/// within [`MIN_PRICE_CENTS`, `MAX_PRICE_CENTS`].
-pub(crate) fn ladder_floor(raw: f64) -> i64 {
-    let raw = if raw.is_finite() {
-        raw
-    } else {
-        MAX_PRICE_CENTS as f64 / 100.0
-    };
-    let cents = ((raw * 100.0 + 1e-6).floor() as i64).clamp(MIN_PRICE_CENTS, MAX_PRICE_CENTS);
-    let t = tick_cents(cents);
-    ((cents / t) * t).max(MIN_PRICE_CENTS)
+    apply_power(&outlook.probs(kind, selections), margin)
 }
 
 #[cfg(test)]
@@ -553,26 +441,5 @@ mod tests {
             );
             assert!((ah[0] + ah[1] - 1.0).abs() < 1e-9);
         }
-    }
-
-    #[test]
-    fn power_margin_hits_the_overround() {
-        let p = [0.5, 0.3, 0.2];
-        let pi = power_margin(&p, 0.05);
-        assert!((pi.iter().sum::<f64>() - 1.05).abs() < 1e-9);
-        // Longshots carry relatively more margin.
-        assert!(pi[2] / p[2] > pi[0] / p[0]);
-        assert_eq!(power_margin(&[1.0, 0.0], 0.05), vec![1.0, 0.0]);
-    }
-
-    #[test]
-    fn ladder_floors_onto_ticks() {
-        assert_eq!(ladder_floor(1.016), 102);
-        assert_eq!(ladder_floor(1.5555), 155);
-        assert_eq!(ladder_floor(2.55), 254);
-        assert_eq!(ladder_floor(3.33), 330);
-        assert_eq!(ladder_floor(7.77), 760);
-        assert_eq!(ladder_floor(1e9), MAX_PRICE_CENTS);
-        assert_eq!(ladder_floor(f64::INFINITY), MAX_PRICE_CENTS);
     }
 }

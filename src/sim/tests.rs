@@ -586,7 +586,7 @@ fn in_play_gap(out: &SimOutput, margin: f64) -> f64 {
         if b.iter().any(|x| *x <= 0.0 || *x > 15.0) {
             continue;
         }
-        let fair = pricing::power_margin(p, margin);
+        let fair = oddsflow_dataflows::pricing::margin::apply_power(p, margin);
         gap += (0..3).map(|i| (1.0 / b[i] - fair[i]).abs()).sum::<f64>();
         n += 1;
     }

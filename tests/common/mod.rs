@@ -7,7 +7,8 @@ pub mod feedkit;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use oddsflow::replay::{Change, Outputs, ReplayConfig};
+use oddsflow::runtime::config::RunConfig;
+use oddsflow::runtime::outputs::{Change, Outputs};
 use oddsflow_dataflows::aggregates::{
     PlayerInput, PlayerMatchStats, PlayerTotals, TeamMatchStats, player_match_stats_of,
 };
@@ -17,7 +18,7 @@ use oddsflow_dataflows::ratings::{FinishedMatch, LeagueAverages, TeamRating, rat
 use oddsflow_dataflows::wire::peek_ts;
 
 /// The timestamp the replay source gives each item (the rule of `replay`'s module docs).
-pub fn assign_times(items: &[Payload], cfg: &ReplayConfig) -> Vec<u64> {
+pub fn assign_times(items: &[Payload], cfg: &RunConfig) -> Vec<u64> {
     let g = cfg.granularity_ms;
     let round = |ts: i64| (ts as u64) / g * g;
     let mut clock: Option<i64> = None;
@@ -69,11 +70,7 @@ fn gated(items: &[Payload], times: &[u64]) -> Vec<(u64, Record)> {
 }
 
 /// When each match retires: the first time it has a result or an abandonment, plus the grace.
-pub fn retire_times(
-    items: &[Payload],
-    times: &[u64],
-    cfg: &ReplayConfig,
-) -> BTreeMap<MatchId, u64> {
+pub fn retire_times(items: &[Payload], times: &[u64], cfg: &RunConfig) -> BTreeMap<MatchId, u64> {
     let mut out: BTreeMap<MatchId, u64> = BTreeMap::new();
     for (time, r) in gated(items, times) {
         if matches!(r.body, Body::Result(_) | Body::Abandonment(_)) {
@@ -81,7 +78,8 @@ pub fn retire_times(
             *e = (*e).min(time);
         }
     }
-    out.values_mut().for_each(|t| *t += cfg.retire_after_ms);
+    out.values_mut()
+        .for_each(|t| *t += cfg.pipeline.retire_after_ms);
     out
 }
 
@@ -99,7 +97,7 @@ pub fn state_at(
     items: &[Payload],
     times: &[u64],
     t: u64,
-    cfg: &ReplayConfig,
+    cfg: &RunConfig,
 ) -> BTreeMap<RecordKey, Body> {
     timed_state_at(items, times, t, cfg)
         .into_iter()
@@ -112,7 +110,7 @@ pub fn timed_state_at(
     items: &[Payload],
     times: &[u64],
     t: u64,
-    cfg: &ReplayConfig,
+    cfg: &RunConfig,
 ) -> BTreeMap<RecordKey, (Body, EventTime)> {
     let retire = retire_times(items, times, cfg);
     let mut best: BTreeMap<RecordKey, (Version, (Body, EventTime))> = BTreeMap::new();
@@ -156,7 +154,7 @@ pub fn finals_at(
     items: &[Payload],
     times: &[u64],
     t: u64,
-    cfg: &ReplayConfig,
+    cfg: &RunConfig,
 ) -> BTreeMap<MatchId, Vec<(PlayerId, PlayerMatchStats)>> {
     retire_times(items, times, cfg)
         .into_iter()
@@ -166,11 +164,11 @@ pub fn finals_at(
 }
 
 /// Everything expected at time `t`, from scratch.
-pub fn expected_at(items: &[Payload], times: &[u64], t: u64, cfg: &ReplayConfig) -> Expected {
+pub fn expected_at(items: &[Payload], times: &[u64], t: u64, cfg: &RunConfig) -> Expected {
     expected_from_state(
         &state_at(items, times, t, cfg),
         &finals_at(items, times, t, cfg),
-        &cfg.ratings,
+        &cfg.pipeline.ratings,
     )
 }
 
@@ -395,7 +393,7 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    pub fn new(items: &[Payload], times: &[u64], cfg: &ReplayConfig) -> Self {
+    pub fn new(items: &[Payload], times: &[u64], cfg: &RunConfig) -> Self {
         let mut retire: Vec<(u64, MatchId)> = retire_times(items, times, cfg)
             .into_iter()
             .map(|(m, t)| (t, m))
@@ -677,14 +675,18 @@ pub fn assert_maps_eq<K: Ord + std::fmt::Debug, V: PartialEq + std::fmt::Debug>(
 }
 
 /// Replays an in-memory feed on 1 worker (a thread) or `workers` threads; returns the outputs.
-pub fn run(items: &[Payload], cfg: &ReplayConfig, workers: usize) -> oddsflow::replay::Outputs {
+pub fn run(
+    items: &[Payload],
+    cfg: &RunConfig,
+    workers: usize,
+) -> oddsflow::runtime::outputs::Outputs {
     let config = if workers == 1 {
         timely::Config::thread()
     } else {
         timely::Config::process(workers)
     };
-    oddsflow::replay::replay(
-        oddsflow::replay::memory_feed(items.to_vec()),
+    oddsflow::runtime::replay::replay(
+        oddsflow::runtime::source::memory_feed(items.to_vec()),
         cfg,
         None,
         config,
@@ -720,11 +722,11 @@ pub struct LiveExpected {
 }
 
 /// Computes [`LiveExpected`] from the timeline's state (already advanced to `tau`).
-pub fn expected_live(timeline: &Timeline, tau: u64, cfg: &ReplayConfig) -> LiveExpected {
+pub fn expected_live(timeline: &Timeline, tau: u64, cfg: &RunConfig) -> LiveExpected {
     let state = timeline.state();
     let plain: BTreeMap<_, _> = state.iter().map(|(k, (b, _))| (*k, b.clone())).collect();
-    let aggregates = expected_from_state(&plain, timeline.finals(), &cfg.ratings);
-    let dominance = expected_dominance(&state, tau, &cfg.dominance);
+    let aggregates = expected_from_state(&plain, timeline.finals(), &cfg.pipeline.ratings);
+    let dominance = expected_dominance(&state, tau, &cfg.pipeline.dominance);
     let available = expected_available(&state);
     let close = timeline.prematch_close();
     let features = expected_features(
@@ -733,8 +735,8 @@ pub fn expected_live(timeline: &Timeline, tau: u64, cfg: &ReplayConfig) -> LiveE
         &dominance,
         &available,
         &close,
-        &cfg.dominance,
-        &cfg.ratings,
+        &cfg.pipeline.dominance,
+        &cfg.pipeline.ratings,
     );
     LiveExpected {
         aggregates,

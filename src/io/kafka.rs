@@ -12,7 +12,6 @@
 //! collection by summing diffs. Headers `oddsflow-time` and `oddsflow-id` (`time:ordinal`, unique
 //! and the same in every run) let a consumer drop the copies that a restart may publish again.
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -262,18 +261,5 @@ where
 
 /// Reads a feed file's items (for `produce`).
 pub fn read_items(path: &Path) -> Result<Box<dyn Iterator<Item = Result<Payload>>>> {
-    Ok(Box::new(crate::feed::read_feed(path)?))
-}
-
-/// The embedded demo feed's items.
-pub fn demo_items() -> Result<Vec<Payload>> {
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(crate::cli::DEMO_FEED)
-        .read_to_string(&mut text)
-        .context("decoding the embedded demo feed")?;
-    Ok(text
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| Payload::Line(l.to_string()))
-        .collect())
+    Ok(Box::new(crate::io::feed::read_feed(path)?))
 }

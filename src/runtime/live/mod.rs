@@ -58,23 +58,12 @@ use oddsflow_dataflows::Time;
 use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::wire::peek_ts;
 
-use crate::host::{Fed, Frame, Hosted, host};
-use crate::kafka;
+use crate::io::kafka;
 use crate::policy::Truth;
-use crate::replay::{Outputs, ReplayConfig, checked_config, frontier_for, time_for};
-
-/// A boundary in one partition's record sequence: the records of `partition` before offset
-/// `end` (and from the previous boundary on) were sent at their own rounded event time, or
-/// `cap` if that was earlier.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Reclock {
-    pub partition: i32,
-    pub end: i64,
-    pub cap: Time,
-    /// Records read in the region, and how many of them were late.
-    pub records: u64,
-    pub late: u64,
-}
+use crate::runtime::clock::{Reclock, frontier_for, time_for};
+use crate::runtime::config::RunConfig;
+use crate::runtime::host::{Fed, Frame, Hosted, host};
+use crate::runtime::outputs::Outputs;
 
 #[derive(Clone, Debug)]
 pub struct LiveConfig {
@@ -85,7 +74,7 @@ pub struct LiveConfig {
     /// Where the changelog and the outputs go.
     pub out: PathBuf,
     /// The dataflows, policies and bookmaker (as for a replay; `until` is ignored).
-    pub replay: ReplayConfig,
+    pub run: RunConfig,
     /// How long a partition at its end stays silent before it stops holding the frontier back.
     pub idle_timeout_ms: u64,
     /// Finish (close the input, write the final outputs) once every partition has been at its end
@@ -108,7 +97,7 @@ impl LiveConfig {
             topic: topic.to_string(),
             group: format!("oddsflow-{topic}"),
             out: out.to_path_buf(),
-            replay: ReplayConfig::default(),
+            run: RunConfig::default(),
             idle_timeout_ms: 2_000,
             exit_when_idle_ms: None,
             sink_prefix: Some(format!("{topic}.")),
@@ -473,8 +462,8 @@ pub fn run_live(
     timely: timely::Config,
 ) -> Result<Option<(Outputs, LiveStats)>> {
     let mut cfg = cfg.clone();
-    cfg.replay = checked_config(&cfg.replay, truth.as_ref())?;
-    cfg.replay.until = None;
+    cfg.run = cfg.run.checked(truth.as_ref())?;
+    cfg.run.until = None;
     let guards = timely::execute(timely, move |worker| {
         live_worker(worker, &cfg, truth.as_ref())
     })
@@ -498,12 +487,12 @@ pub fn run_live(
 
 /// What must match between runs sharing a changelog: the settings that decide the outputs.
 fn identity(cfg: &LiveConfig) -> String {
-    let r = &cfg.replay;
+    let r = &cfg.run;
     format!(
         "granularity {} ms, lateness {} ms, policies {:?}, bankroll {}, seed {}",
         r.granularity_ms,
         r.lateness_ms,
-        crate::replay::policy_names(&r.policies),
+        crate::runtime::config::policy_names(&r.policies),
         r.bookmaker.bankroll,
         r.seed
     )
@@ -575,7 +564,7 @@ fn live_worker(
 ) -> Result<Option<(Outputs, LiveStats)>> {
     let (index, peers) = (worker.index(), worker.peers());
     let started = Instant::now();
-    let rc = &cfg.replay;
+    let rc = &cfg.run;
     let granularity = rc.granularity_ms.max(1);
 
     // Worker 0 owns the changelog; every worker learns what it says.
@@ -614,6 +603,7 @@ fn live_worker(
         mut feeder,
         gathered,
         probe,
+        ..
     } = host(worker, rc, truth)?;
     feeder.downgrade(0);
 
@@ -706,7 +696,7 @@ fn live_worker(
         feeder.close();
     }
     // Emits one entry per partition read from under `cap_now` (each at its effective cap).
-    let emit = |parts: &mut [Part], feeder: &mut crate::host::Feeder, cap_now: Time| {
+    let emit = |parts: &mut [Part], feeder: &mut crate::runtime::host::Feeder, cap_now: Time| {
         for p in parts.iter_mut().filter(|p| p.records > 0) {
             let eff = cap_now.max(floor);
             feeder.give(
@@ -887,8 +877,8 @@ fn live_worker(
                 eprintln!(
                     "live: {records} records read ({:.0}/s), lag {total_lag} records, outputs complete to {}, durable to {}, {frames} frames",
                     records as f64 / secs,
-                    crate::cli::format_time(frontier),
-                    crate::cli::format_time(log.as_ref().map_or(0, |l| l.durable)),
+                    crate::time::format_time(frontier),
+                    crate::time::format_time(log.as_ref().map_or(0, |l| l.durable)),
                 );
             }
         }
@@ -966,7 +956,7 @@ fn live_worker(
 /// written (0 or 1).
 fn write_durable(
     log: &mut Changelog,
-    gathered: &crate::host::Gathered,
+    gathered: &crate::runtime::host::Gathered,
     probe: &ProbeHandle<Time>,
     consumer: &FeedConsumer,
     cfg: &LiveConfig,
@@ -1031,7 +1021,7 @@ fn offsets_of(tpl: &TopicPartitionList) -> Vec<(i32, i64)> {
 }
 
 /// The outputs of a live run so far: every frame of its changelog, merged.
-pub fn assemble(dir: &Path, cfg: &ReplayConfig) -> Result<Outputs> {
+pub fn assemble(dir: &Path, cfg: &RunConfig) -> Result<Outputs> {
     let mut all = Frame::default();
     for (_, f) in Changelog::frames_after(dir, 0)? {
         all.append(f);

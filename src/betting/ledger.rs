@@ -92,8 +92,8 @@ use oddsflow_dataflows::bookmaker::RejectReason;
 use oddsflow_dataflows::bookmaker::{AcceptedLeg, BetId, Decision, PolicyId, Settled};
 use oddsflow_dataflows::model::{F64, MarketKind, MatchId, Phase, Selection};
 
-use crate::metrics::{Metrics, SettledBet, bootstrap_roi, metrics};
-use crate::table::{BATCH_ROWS, create_file, parquet_props};
+use crate::betting::metrics::{Metrics, SettledBet, bootstrap_roi, metrics};
+use crate::io::table::{BATCH_ROWS, create_file, parquet_props};
 
 /// One change of an output collection: data, time, diff.
 pub type Change<D> = (D, Time, i64);
@@ -179,7 +179,7 @@ pub fn price_taken(legs: &[AcceptedLeg]) -> f64 {
 /// A market as a compact string: its short name as in the feed codec, then its line or goal
 /// number: `match_odds`, `over_under 2.5`, `asian_handicap -0.25`, `next_goal 2`, ….
 pub fn market_label(m: MarketKind) -> String {
-    match crate::feed::market_short(m) {
+    match crate::io::feed::market_short(m) {
         (name, Some(line), _) => format!("{name} {line}"),
         (name, None, Some(goal)) => format!("{name} {goal}"),
         (name, None, None) => name.to_owned(),
@@ -189,8 +189,8 @@ pub fn market_label(m: MarketKind) -> String {
 /// A selection as a compact string: the feed codec's short name, a correct score as `score 2-1`.
 pub fn selection_label(s: Selection) -> String {
     match s {
-        Selection::Score { .. } => format!("score {}", crate::feed::selection_short(s)),
-        _ => crate::feed::selection_short(s),
+        Selection::Score { .. } => format!("score {}", crate::io::feed::selection_short(s)),
+        _ => crate::io::feed::selection_short(s),
     }
 }
 
@@ -1227,7 +1227,7 @@ mod tests {
 
     #[test]
     fn betting_files_read_back() {
-        use crate::table::read_table_json;
+        use crate::io::table::read_table_json;
         let dir = tempfile::tempdir().unwrap();
         let b = outputs();
         write_betting(dir.path(), &b, 100.0).unwrap();

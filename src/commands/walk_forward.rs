@@ -34,22 +34,28 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
+use crate::betting::metrics::{SettledBet, bankroll_curve, bootstrap_days, bootstrap_roi, metrics};
 use crate::import::FeedBuilder;
 use crate::import::football_data::{self, CLOSE_LEAD_MS, FdMatch};
 use crate::learner::encode::SELECTIONS;
 use crate::learner::prematch::{
     HeadTraining, Sample, encode_prematch, prematch_vector, train_head,
 };
-use crate::metrics::{SettledBet, bankroll_curve, bootstrap_days, bootstrap_roi, metrics};
 use crate::policy::baselines::{GoalModel, ValueConfig, prematch_rates};
-use crate::policy::{PolicySpec, ScriptedBet, View};
-use crate::replay::{Change, Outputs, ReplayConfig, memory_feed, replay, write_outputs};
+use crate::policy::{PolicySpec, ScriptedBet};
+use crate::runtime::config::RunConfig;
+use crate::runtime::outputs::{Outputs, write_outputs};
+use crate::runtime::replay::replay;
+use crate::runtime::source::memory_feed;
 use oddsflow_dataflows::availability::Quote;
 use oddsflow_dataflows::bookmaker::BookmakerConfig;
 use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::model::*;
+use oddsflow_dataflows::policy::View;
+use oddsflow_dataflows::pricing::margin::proportional;
 use oddsflow_dataflows::ratings::{LeagueAverages, TeamRating};
 use oddsflow_dataflows::settlement::{MatchFacts, Outcome, settle};
+use oddsflow_operators::AsOf;
 
 /// Settings of the walk-forward evaluation.
 #[derive(Clone, Debug)]
@@ -164,54 +170,6 @@ impl Scores {
     }
 }
 
-/// Proportional normalisation of inverse prices.
-pub fn margin_free(prices: &[f64]) -> Vec<f64> {
-    let inv: Vec<f64> = prices.iter().map(|p| 1.0 / p).collect();
-    let total: f64 = inv.iter().sum();
-    inv.iter().map(|x| x / total).collect()
-}
-
-/// Keyed state as of a time, rebuilt by sweeping a change table forwards.
-struct AsOf<K, V> {
-    changes: Vec<Change<(K, V)>>,
-    next: usize,
-    counts: HashMap<K, BTreeMap<V, i64>>,
-}
-
-impl<K: std::hash::Hash + Eq + Clone, V: Ord + Clone> AsOf<K, V> {
-    fn new(mut changes: Vec<Change<(K, V)>>) -> Self {
-        changes.sort_by_key(|c| c.1);
-        AsOf {
-            changes,
-            next: 0,
-            counts: HashMap::new(),
-        }
-    }
-    /// Applies every change with time ≤ `t` (calls must come with non-decreasing `t`).
-    fn advance(&mut self, t: u64) {
-        while let Some(((k, v), time, diff)) = self.changes.get(self.next) {
-            if *time > t {
-                break;
-            }
-            *self
-                .counts
-                .entry(k.clone())
-                .or_default()
-                .entry(v.clone())
-                .or_insert(0) += diff;
-            self.next += 1;
-        }
-    }
-    fn get(&self, k: &K) -> Option<&V> {
-        self.counts
-            .get(k)?
-            .iter()
-            .rev()
-            .find(|(_, n)| **n > 0)
-            .map(|(v, _)| v)
-    }
-}
-
 /// What the evaluation knows of one match at its close.
 struct AtClose {
     m: FdMatch,
@@ -272,7 +230,7 @@ pub fn load_matches(files: &[PathBuf]) -> Result<Vec<FdMatch>> {
 
 fn run(records: &[Record], cfg: &WalkForwardConfig, policies: Vec<PolicySpec>) -> Result<Outputs> {
     let items: Vec<Payload> = records.iter().cloned().map(Payload::Decoded).collect();
-    let rc = ReplayConfig {
+    let rc = RunConfig {
         progress: false,
         keep_outputs: true,
         policies,
@@ -281,7 +239,7 @@ fn run(records: &[Record], cfg: &WalkForwardConfig, policies: Vec<PolicySpec>) -
             ..BookmakerConfig::default()
         },
         seed: cfg.seed,
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
     let (outputs, stats) = replay(
         memory_feed(items),
@@ -312,7 +270,7 @@ struct Bet {
 
 fn bets_of(outputs: &Outputs, rename: &[(&str, &str)]) -> Vec<Bet> {
     let b = &outputs.betting;
-    let standing = crate::ledger::standing_settlements(b);
+    let standing = crate::betting::ledger::standing_settlements(b);
     let mut out = Vec::new();
     for d in &b.decisions {
         let (Ok(legs), Some((settled, at))) = (&d.verdict, standing.get(&d.request.id)) else {
@@ -351,7 +309,7 @@ fn pinnacle_fair(m: &FdMatch, market: MarketKind, selection: Selection) -> Optio
     }
     let close = fm.close.as_ref()?;
     let k = fm.selections.iter().position(|s| *s == selection)?;
-    Some(1.0 / margin_free(close)[k])
+    Some(1.0 / proportional(close)?[k])
 }
 
 /// Percentile bootstrap of a mean over match-days (`(day, value)` pairs): the days are
@@ -447,14 +405,15 @@ pub fn walk_forward(cfg: &WalkForwardConfig) -> Result<WalkForward> {
     let outputs = run(&records, cfg, baselines)?;
 
     // 2. Each match at its close: ratings as the dataflow had them, the forecasts, the sample.
-    let mut ratings: AsOf<(String, TeamId), TeamRating> = AsOf::new(outputs.team_ratings.clone());
-    let mut leagues: AsOf<String, LeagueAverages> = AsOf::new(outputs.league_averages.clone());
+    let mut ratings: AsOf<(String, TeamId), TeamRating, u64> =
+        AsOf::new(outputs.team_ratings.clone());
+    let mut leagues: AsOf<String, LeagueAverages, u64> = AsOf::new(outputs.league_averages.clone());
     let rho = ValueConfig::default().dixon_coles_rho;
     let mut at_close: Vec<AtClose> = Vec::with_capacity(matches.len());
     for m in &matches {
         let t = (m.kickoff - CLOSE_LEAD_MS).max(0) as u64;
-        ratings.advance(t);
-        leagues.advance(t);
+        ratings.advance(&t);
+        leagues.advance(&t);
         let fixture = football_data::fixture(m, 0, "");
         let mut view = View::default();
         for team in [fixture.home.id, fixture.away.id] {
@@ -485,9 +444,9 @@ pub fn walk_forward(cfg: &WalkForwardConfig) -> Result<WalkForward> {
                 x: encode_prematch(&fv, &quotes),
                 won,
             },
-            pinnacle: m.pinnacle_close.map(|p| {
-                let f = margin_free(&p);
-                [f[0], f[1], f[2]]
+            pinnacle: m.pinnacle_close.and_then(|p| {
+                let f = proportional(&p)?;
+                Some([f[0], f[1], f[2]])
             }),
             value,
             quotes,
@@ -698,24 +657,6 @@ mod tests {
         add_score(&mut away, [0.5, 0.3, 0.2], [0.0, 0.0, 1.0]);
         // RPS punishes a forecast far from the outcome more: (0.5)² + (0.8)², halved.
         assert!((away.mean().rps - (0.25 + 0.64) / 2.0).abs() < 1e-12);
-    }
-
-    #[test]
-    fn as_of_sweeps_changes_in_time_order() {
-        let changes: Vec<Change<(u8, u32)>> = vec![
-            ((1, 10), 5, 1),
-            ((1, 10), 20, -1),
-            ((1, 11), 20, 1),
-            ((2, 7), 30, 1),
-        ];
-        let mut a = AsOf::new(changes);
-        a.advance(4);
-        assert_eq!(a.get(&1), None);
-        a.advance(19);
-        assert_eq!(a.get(&1), Some(&10));
-        a.advance(20);
-        assert_eq!(a.get(&1), Some(&11));
-        assert_eq!(a.get(&2), None);
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! network, the optimizer state and an episode buffer for the whole run. Each pass replays every
 //! feed through the whole pipeline with the `drqn` policy built from the trainer's latest
 //! checkpoint, acting with exploration but not learning online (`learn_online: false`); the
-//! final episodes (with their counterfactual credit, see [`super::agent`]) reach the trainer
-//! through an in-process [`EpisodeSink`]. Then the trainer runs `updates_per_pass` updates over
+//! final episodes (with their counterfactual credit, see [`crate::learner::agent`]) come back as
+//! the run's emitted output ([`crate::runtime::outputs::Outputs::emitted`]). Then the trainer runs `updates_per_pass` updates over
 //! its buffer and saves the checkpoint the next replay starts from. Acting and training
 //! alternate, as in a distributed actor/learner, but in lock-step, so a run is deterministic for
 //! a seed.
@@ -33,10 +33,12 @@ use serde::Serialize;
 
 use oddsflow_dataflows::bookmaker::BookmakerConfig;
 
-use super::agent::{DrqnPolicy, DrqnPolicyConfig, EpisodeSink};
-use super::checkpoint;
+use crate::learner::agent::{DrqnPolicy, DrqnPolicyConfig, Episode};
+use crate::learner::checkpoint;
 use crate::policy::PolicySpec;
-use crate::replay::{ReplayConfig, file_feed, replay};
+use crate::runtime::config::RunConfig;
+use crate::runtime::replay::replay;
+use crate::runtime::source::file_feed;
 
 /// Settings of a training run.
 #[derive(Clone, Debug)]
@@ -122,7 +124,6 @@ pub fn train(
         checkpoint_in: continuing.then(|| dir.clone()),
         checkpoint_out: None,
         learn_online: false,
-        episode_sink: EpisodeSink::default(),
         ..opts.policy.clone()
     })?;
     if !continuing {
@@ -191,18 +192,17 @@ fn replay_once(
     feed: &Path,
     pass: usize,
     opts: &TrainOptions,
-) -> Result<(ReplayReport, usize, Vec<super::agent::Episode>)> {
-    let sink = EpisodeSink::new();
+) -> Result<(ReplayReport, usize, Vec<Episode>)> {
     let drqn = DrqnPolicyConfig {
         seed: opts.seed.wrapping_add(pass as u64),
         checkpoint_in: Some(opts.out.clone()),
         checkpoint_out: None,
         learn_online: false,
         frozen: false,
-        episode_sink: sink.clone(),
+        emit_episodes: true,
         ..opts.policy.clone()
     };
-    let cfg = ReplayConfig {
+    let cfg = RunConfig {
         progress: false,
         keep_outputs: false,
         policies: vec![PolicySpec::Drqn(drqn)],
@@ -211,7 +211,7 @@ fn replay_once(
             bankroll: opts.bankroll,
             ..BookmakerConfig::default()
         },
-        ..ReplayConfig::default()
+        ..RunConfig::default()
     };
     let timely =
         timely::Config::from_args(["-w".to_string(), opts.workers.max(1).to_string()].into_iter())
@@ -224,7 +224,7 @@ fn replay_once(
         .iter()
         .find(|r| r.policy == "drqn")
         .ok_or_else(|| anyhow::anyhow!("no drqn report for {}", feed.display()))?;
-    let episodes = sink.take();
+    let episodes: Vec<Episode> = outputs.emitted.into_iter().map(|(_, e)| e).collect();
     let decisions = episodes.iter().map(|e| e.steps.len()).sum();
     Ok((
         ReplayReport {
@@ -241,4 +241,31 @@ fn replay_once(
         decisions,
         episodes,
     ))
+}
+
+/// Runs `oddsflow train`.
+pub(crate) fn run(a: crate::cli::TrainArgs) -> Result<()> {
+    let mut opts = TrainOptions {
+        passes: a.passes,
+        seed: a.seed,
+        workers: a.workers,
+        bankroll: a.bankroll,
+        updates_per_pass: a.updates,
+        feed_per_pass: a.feed_per_pass,
+        ..TrainOptions::new(a.out.clone())
+    };
+    if let Some(w) = a.prior_weight {
+        opts.policy.prior_weight = w;
+    }
+    let report = train(&a.feeds, &opts, &mut |line| println!("{line}"))?;
+    println!(
+        "trained: {} updates in {:.1} s, acting {:.1} s ({:.0} decisions/s); checkpoint {} ({} updates in all)",
+        report.updates,
+        report.update_s,
+        report.replay_s,
+        report.decisions_per_s,
+        a.out.join(checkpoint::META_FILE).display(),
+        checkpoint::updates(&a.out)?
+    );
+    Ok(())
 }

@@ -1,5 +1,5 @@
 //! Where a worker's memory and time go, per operator, from the dataflow's own logs (for
-//! benchmarks: `ReplayConfig::introspect`; register before the dataflow is built, read
+//! benchmarks: `RunConfig::introspect`; register before the dataflow is built, read
 //! [`DataflowProbe::report`] at the end):
 //!
 //! * **Arrangement sizes** from differential's `differential/arrange` log: a batch adds its

@@ -1,5 +1,5 @@
-//! Hosting the pipeline on a timely worker, shared by the replay runtime (`replay.rs`) and the
-//! live Kafka runtime (`live.rs`).
+//! Hosting the pipeline on a timely worker, shared by the replay runtime ([`super::replay`]) and
+//! the live Kafka runtime ([`super::live`]); it knows neither of them.
 //!
 //! ```text
 //!  Feeder ──(Fed: feed items + reclock entries)──► pipeline, bookmaker, policies
@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use differential_dataflow::VecCollection;
+use differential_dataflow::consolidation::consolidate_updates;
 use serde::{Deserialize, Serialize};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::StreamVec;
@@ -39,14 +40,17 @@ use oddsflow_dataflows::features::FeatureVector;
 use oddsflow_dataflows::ingest::Sequenced;
 use oddsflow_dataflows::model::F64;
 use oddsflow_dataflows::model::{Body, MatchId, PlayerId, Side, TeamId};
-use oddsflow_dataflows::pipeline::{PipelineConfig, pipeline};
+use oddsflow_dataflows::pipeline::pipeline;
 use oddsflow_dataflows::ratings::{LeagueAverages, TeamRating};
 use oddsflow_dataflows::reject::DeadLetter;
 use oddsflow_operators::Ignored;
 
-use crate::live::Reclock;
-use crate::policy::{PolicyInputs, Truth, run_policies};
-use crate::replay::{Change, ReplayConfig};
+use super::clock::Reclock;
+use super::config::RunConfig;
+use super::outputs::Change;
+use crate::policy::{Emitted, Truth, build_hosted};
+use oddsflow_dataflows::bookmaker::PolicyId;
+use oddsflow_dataflows::policy::{PolicyInputs, run_policies};
 
 /// What a source feeds the dataflow: a feed item, or (live runtime) a reclock entry, which says
 /// at which times a partition's records were sent, so that a restart can send them again alike.
@@ -59,37 +63,36 @@ pub enum Fed {
 /// A buffer of `(data, time, diff)` on worker 0, consolidated in place as it grows (the
 /// one-change-per-record streams, such as the count of valid records, shrink to one change per
 /// time and value).
-pub struct Sink<D> {
+pub struct Gathering<D> {
     buf: Rc<RefCell<SinkBuf<D>>>,
 }
 
 /// The changes, and their number after the last consolidation.
 type SinkBuf<D> = (Vec<(D, Time, isize)>, usize);
 
-impl<D> Clone for Sink<D> {
+impl<D> Clone for Gathering<D> {
     fn clone(&self) -> Self {
-        Sink {
+        Gathering {
             buf: self.buf.clone(),
         }
     }
 }
 
-impl<D> Default for Sink<D> {
+impl<D> Default for Gathering<D> {
     fn default() -> Self {
-        Sink {
+        Gathering {
             buf: Rc::new(RefCell::new((Vec::new(), 0))),
         }
     }
 }
 
-impl<D: Ord> Sink<D> {
+impl<D: Ord> Gathering<D> {
     fn push(&self, d: D, t: Time, r: isize) {
         let mut b = self.buf.borrow_mut();
         b.0.push((d, t, r));
         if b.0.len() >= 4096 && b.0.len() >= 2 * b.1 {
-            let v = consolidate(std::mem::take(&mut b.0));
-            b.1 = v.len();
-            b.0 = v;
+            consolidate_updates(&mut b.0);
+            b.1 = b.0.len();
         }
     }
 
@@ -102,25 +105,10 @@ impl<D: Ord> Sink<D> {
             .partition(|(_, t, _)| upto.is_none_or(|u| *t < u));
         b.1 = keep.len();
         b.0 = keep;
-        consolidate(out.into_iter().map(|(d, t, r)| (d, t, r as i64)).collect())
+        let mut out: Vec<Change<D>> = out.into_iter().map(|(d, t, r)| (d, t, r as i64)).collect();
+        consolidate_updates(&mut out);
+        out
     }
-}
-
-/// Sorts changes by (data, time), sums the diffs of equal (data, time) and drops zeros: the
-/// canonical form of a collection's changes.
-pub fn consolidate<D: Ord, R: Copy + Default + PartialEq + std::ops::AddAssign>(
-    mut v: Vec<(D, Time, R)>,
-) -> Vec<(D, Time, R)> {
-    v.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-    let mut out: Vec<(D, Time, R)> = Vec::with_capacity(v.len());
-    for (d, t, r) in v {
-        match out.last_mut() {
-            Some(last) if last.0 == d && last.1 == t => last.2 += r,
-            _ => out.push((d, t, r)),
-        }
-    }
-    out.retain(|c| c.2 != R::default());
-    out
 }
 
 /// Declares the gathered tables once: the [`Gathered`] sinks on worker 0 and the [`Frame`] they
@@ -129,7 +117,7 @@ macro_rules! tables {
     ($($(#[$doc:meta])* $name:ident: $ty:ty,)*) => {
         /// The sinks of every output on worker 0 (empty on the other workers).
         #[derive(Clone, Default)]
-        pub struct Gathered { $(pub $name: Sink<$ty>,)* }
+        pub struct Gathered { $(pub $name: Gathering<$ty>,)* }
 
         /// Every output's changes over a range of times, consolidated: what a replay gathers,
         /// and one entry of the live runtime's changelog.
@@ -151,7 +139,7 @@ macro_rules! tables {
 
             /// Puts every table in canonical form.
             pub fn consolidate(&mut self) {
-                $(self.$name = consolidate(std::mem::take(&mut self.$name));)*
+                $(consolidate_updates(&mut self.$name);)*
             }
 
             /// Keeps only the changes at times `t` or later.
@@ -206,7 +194,7 @@ impl Frame {
 /// Sends a collection's changes to worker 0 and appends them to `sink` there.
 fn gather<'s, D>(
     c: VecCollection<'s, Time, D>,
-    sink: &Sink<D>,
+    sink: &Gathering<D>,
     probe: &ProbeHandle<Time>,
     keep: bool,
 ) where
@@ -224,7 +212,7 @@ fn gather<'s, D>(
 }
 
 /// Sends a stream's records to worker 0 and appends them to `sink` there, each with diff 1.
-fn gather_stream<'s, D>(s: StreamVec<'s, Time, D>, sink: &Sink<D>, probe: &ProbeHandle<Time>)
+fn gather_stream<'s, D>(s: StreamVec<'s, Time, D>, sink: &Gathering<D>, probe: &ProbeHandle<Time>)
 where
     D: timely::ExchangeData + Ord + Clone,
 {
@@ -294,11 +282,16 @@ impl Feeder {
     }
 }
 
+/// Where worker 0 collects what the policies emitted: `((policy, number), record)`.
+pub type EmittedSink = Rc<RefCell<Vec<((PolicyId, u64), Emitted)>>>;
+
 /// The pipeline as hosted on one worker.
 pub struct Hosted {
     pub feeder: Feeder,
     /// Worker 0's sinks (empty elsewhere).
     pub gathered: Gathered,
+    /// What the policies emitted (worker 0; empty elsewhere), tagged `(policy, number)`.
+    pub emitted: EmittedSink,
     /// Passes a time once every output before it has reached the sinks.
     pub probe: ProbeHandle<Time>,
 }
@@ -308,17 +301,13 @@ pub struct Hosted {
 /// settlements, prematch closes when there are policies, dead letters and counters always).
 pub fn host(
     worker: &mut timely::worker::Worker,
-    cfg: &ReplayConfig,
+    cfg: &RunConfig,
     truth: Option<&Arc<Truth>>,
 ) -> Result<Hosted> {
     let g = Gathered::default();
+    let emitted: EmittedSink = Rc::default();
     let probe = ProbeHandle::new();
     let keep = cfg.keep_outputs;
-    let pipeline_cfg = PipelineConfig {
-        ratings: cfg.ratings.clone(),
-        dominance: cfg.dominance.clone(),
-        retire_after_ms: cfg.retire_after_ms,
-    };
     let granularity = cfg.granularity_ms.max(1);
     let mut build_error = None;
     let (handle, cap) = worker.dataflow::<Time, _, _>(|scope| {
@@ -329,7 +318,7 @@ pub fn host(
             Fed::Reclock(r) => Err(r),
         });
         gather_stream(reclock, &g.reclock, &probe);
-        let p = pipeline(items, &pipeline_cfg);
+        let p = pipeline(items, &cfg.pipeline);
         if !cfg.policies.is_empty() {
             let inputs = PolicyInputs {
                 fixtures: p.state.fixtures.clone(),
@@ -341,20 +330,21 @@ pub fn host(
                 abandonments: p.state.abandonments.clone(),
             };
             let bookmaker = &cfg.bookmaker;
-            let b = betting(&p.state, bookmaker, granularity, |rewards| {
-                let scope = rewards.scope();
-                run_policies(
-                    inputs,
-                    rewards,
-                    &cfg.policies,
-                    truth,
-                    bookmaker.bankroll,
-                    granularity,
-                )
+            let hosted = build_hosted(&cfg.policies, truth, scope.index(), scope.peers())
                 .unwrap_or_else(|e| {
                     build_error = Some(e);
-                    timely::dataflow::operators::generic::operator::empty(scope)
-                })
+                    Vec::new()
+                });
+            let b = betting(&p.state, bookmaker, granularity, |rewards| {
+                let streams =
+                    run_policies(inputs, rewards, hosted, bookmaker.bankroll, granularity);
+                let emitted = emitted.clone();
+                streams
+                    .emitted
+                    .exchange(|_| 0)
+                    .inspect(move |x| emitted.borrow_mut().push(x.clone()))
+                    .probe_with(&probe);
+                streams.requests
             });
             gather_stream(b.decisions, &g.decisions, &probe);
             gather(b.settlements, &g.settlements, &probe, true);
@@ -398,6 +388,7 @@ pub fn host(
             pending: Vec::new(),
         },
         gathered: g,
+        emitted,
         probe,
     })
 }

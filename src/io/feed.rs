@@ -61,7 +61,7 @@
 //! | `raw` | Utf8 | — | a `Payload::Line` item (every other column null) |
 //!
 //! Files are written with snappy compression, record batches of [`BATCH_ROWS`] rows and row
-//! groups of [`ROW_GROUP_ROWS`](crate::table::ROW_GROUP_ROWS) rows. When reading, integer columns of any width, any Arrow string
+//! groups of [`ROW_GROUP_ROWS`](crate::io::table::ROW_GROUP_ROWS) rows. When reading, integer columns of any width, any Arrow string
 //! type (plain, large, view or dictionary) and missing columns (as nulls) are accepted, so files
 //! rewritten by pandas or DuckDB still read.
 //!
@@ -89,7 +89,7 @@ use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::model::*;
 use oddsflow_dataflows::wire;
 
-use crate::table::{
+use crate::io::table::{
     BATCH_ROWS, bool_values, create_file, float_values, int_values, parquet_props, string_values,
 };
 
@@ -1092,7 +1092,7 @@ pub fn convert_feed(src: &Path, dst: &Path) -> Result<u64> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::table::ROW_GROUP_ROWS;
+    use crate::io::table::ROW_GROUP_ROWS;
     use oddsflow_dataflows::reject::RejectReason;
 
     const T0: i64 = 1_700_000_000_000;
@@ -1642,7 +1642,7 @@ mod tests {
         );
 
         // Values as a SQL user sees them.
-        let rows = crate::table::read_table_json(&path).unwrap();
+        let rows = crate::io::table::read_table_json(&path).unwrap();
         assert_eq!(rows.len(), items.len());
         let odds = rows
             .iter()

@@ -1,0 +1,194 @@
+//! The replay runtime: a recorded feed through the dataflows on timely workers.
+//!
+//! ```text
+//!  feed file ──(every worker reads it all, sends its share)──► ingest ─► aggregates
+//!                                                                 │           │
+//!                       worker 0 gathers: dead letters, counters ◄┘  changes ◄┘ ──► DIR/*.parquet,
+//!                                                                                  dead_letter.jsonl,
+//!                                                                                  summary.json
+//! ```
+//!
+//! **Time.** Dataflow timestamps are event time in UTC ms rounded down to `granularity_ms`
+//! (default 1 s). The feed clock is the largest event time read so far; the input frontier is the
+//! clock minus `lateness_ms`, rounded down. A record is sent at its own rounded event time, or —
+//! if that is already behind the frontier — at the frontier, and counted as *late*: applied at the
+//! current time, never lost. A line whose event time cannot be read is sent at the frontier (it
+//! will be dead-lettered by the parser).
+//!
+//! **Determinism.** Every worker reads the whole feed to advance the same clock, so the time each
+//! record is given depends only on the feed, not on how many workers or processes there are;
+//! worker `i` of `n` sends the records whose position is `i mod n`, and ingest routes them by
+//! match. Outputs are gathered on worker 0, consolidated and sorted: the canonical form is
+//! byte-identical for 1 worker, 2 workers and 2 processes.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use oddsflow_dataflows::Time;
+use oddsflow_dataflows::ingest::Payload;
+use oddsflow_dataflows::wire::peek_ts;
+
+use super::clock::{frontier_for, time_for};
+use super::config::RunConfig;
+use super::host::{Fed, Hosted, host};
+use super::introspection::DataflowProbe;
+use super::outputs::{Outputs, RunStats};
+use super::source::FeedOpener;
+use crate::policy::Truth;
+
+/// Replays a feed on the timely configuration `timely`. Returns the outputs on the process that
+/// hosts worker 0, `None` on the others.
+pub fn replay(
+    feed: FeedOpener,
+    cfg: &RunConfig,
+    truth: Option<Arc<Truth>>,
+    timely: timely::Config,
+) -> Result<Option<(Outputs, RunStats)>> {
+    let cfg = cfg.checked(truth.as_ref())?;
+    let guards = timely::execute(timely, move |worker| {
+        run_worker(worker, &feed, &cfg, truth.as_ref())
+    })
+    .map_err(|e| anyhow::anyhow!("starting timely: {e}"))?;
+    let mut result = None;
+    for r in guards.join() {
+        let r = r.map_err(|e| anyhow::anyhow!("a worker failed: {e}"))??;
+        if r.is_some() {
+            result = r;
+        }
+    }
+    Ok(result)
+}
+
+/// A progress spinner on stderr, drawn only on a terminal.
+pub fn progress_bar(show: bool) -> Option<indicatif::ProgressBar> {
+    (show && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} {human_pos} records  {rate} records/s  {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner())
+            .with_key(
+                "rate",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0}", s.per_sec());
+                },
+            ),
+        );
+        bar
+    })
+}
+
+fn run_worker(
+    worker: &mut timely::worker::Worker,
+    feed: &FeedOpener,
+    cfg: &RunConfig,
+    truth: Option<&Arc<Truth>>,
+) -> Result<Option<(Outputs, RunStats)>> {
+    let (index, peers) = (worker.index(), worker.peers());
+    let started = Instant::now();
+    let granularity = cfg.granularity_ms.max(1);
+    let introspection = if cfg.introspect && index == 0 {
+        DataflowProbe::register(worker)
+    } else {
+        None
+    };
+    let Hosted {
+        mut feeder,
+        gathered,
+        emitted,
+        probe,
+    } = host(worker, cfg, truth)?;
+    let bar = progress_bar(index == 0 && cfg.progress);
+
+    let mut clock: Option<i64> = None;
+    let mut frontier: Time = 0;
+    let (mut records_in, mut late) = (0u64, 0u64);
+
+    if index == 0 {
+        tracing::info!(
+            workers = peers,
+            granularity_ms = cfg.granularity_ms,
+            lateness_ms = cfg.lateness_ms,
+            "replay starts"
+        );
+    }
+    let items = feed().context("opening the feed")?;
+    for (seq, item) in items.enumerate() {
+        if cfg.until.is_some_and(|u| frontier > u) {
+            break;
+        }
+        let item = item.with_context(|| format!("reading feed item {seq}"))?;
+        records_in += 1;
+        let ts = match &item {
+            Payload::Line(line) => peek_ts(line),
+            Payload::Decoded(r) => Some(r.ts),
+        }
+        .filter(|ts| *ts >= 0);
+        let (time, was_late) = time_for(ts, frontier, granularity);
+        late += was_late as u64;
+        if seq % peers == index {
+            feeder.give(time, Fed::Item((seq as u64, item)));
+        }
+        if let Some(ts) = ts {
+            if clock.is_none_or(|c| ts > c) {
+                clock = Some(ts);
+                let f = frontier_for(ts, cfg.lateness_ms, granularity);
+                if f > frontier {
+                    // Send what is pending before giving up the right to send at earlier times.
+                    frontier = f;
+                    feeder.downgrade(frontier);
+                }
+            }
+        }
+        if feeder.pending() >= 1024 || seq % 1024 == 0 {
+            feeder.flush();
+            worker.step();
+            // Flow control: do not run more than a minute of event time ahead of the outputs.
+            let behind = frontier.saturating_sub(60_000);
+            while probe.less_than(&behind) {
+                worker.step();
+            }
+            if let Some(bar) = &bar {
+                bar.set_position(records_in);
+            }
+        }
+    }
+    // Arrangements as the last record is in (closing the input drops every trace).
+    let dataflow = introspection.map(|a| {
+        feeder.flush();
+        while probe.less_than(&frontier) {
+            worker.step();
+        }
+        if let Some(mut r) = worker.log_register() {
+            r.flush();
+        }
+        a.report()
+    });
+    feeder.close();
+    while !probe.done() {
+        worker.step();
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if index != 0 {
+        return Ok(None);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    tracing::info!(records_in, late, elapsed_s = elapsed, "replay finished");
+    let mut outputs = Outputs::assemble(gathered.drain(None), records_in, late, cfg);
+    let mut emitted = emitted.take();
+    emitted.sort_by_key(|(k, _)| *k);
+    outputs.emitted = emitted.into_iter().map(|((p, _), e)| (p, e)).collect();
+    let stats = RunStats {
+        workers: peers,
+        elapsed_s: elapsed,
+        records_per_s: records_in as f64 / elapsed.max(1e-9),
+        dataflow,
+    };
+    Ok(Some((outputs, stats)))
+}
