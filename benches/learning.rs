@@ -35,7 +35,7 @@ use oddsflow::betting::ledger::{PolicyReport, settled_bets};
 use oddsflow::betting::metrics::{SettledBet, bootstrap_roi, metrics};
 use oddsflow::commands::train::{TrainOptions, train};
 use oddsflow::io::feed::FeedWriter;
-use oddsflow::learner::agent::DrqnPolicyConfig;
+use oddsflow::learner::config::DrqnPolicyConfig;
 use oddsflow::policy::PolicySpec;
 use oddsflow::policy::truth::Truth;
 use oddsflow::runtime::config::RunConfig;

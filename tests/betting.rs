@@ -465,7 +465,7 @@ fn incremental_settlement_equals_a_from_scratch_settlement() {
 /// market.
 #[test]
 fn the_learners_coupons_settle_like_any_coupon() {
-    use oddsflow::learner::agent::{CouponConfig, DrqnPolicyConfig};
+    use oddsflow::learner::config::{CouponConfig, DrqnPolicyConfig};
     let sim = simulate(&SimConfig {
         matches: 12,
         seed: 45,

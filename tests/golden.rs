@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 
 use common::accumulate;
-use oddsflow::learner::agent::DrqnPolicyConfig;
+use oddsflow::learner::config::DrqnPolicyConfig;
 use oddsflow::policy::{PolicySpec, Truth};
 use oddsflow::runtime::config::RunConfig;
 use oddsflow::runtime::outputs::{Change, Outputs};

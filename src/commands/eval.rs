@@ -8,7 +8,7 @@ use crate::policy::PolicySpec;
 
 /// Runs `oddsflow eval`.
 pub(crate) fn run(a: EvalArgs) -> Result<()> {
-    use crate::learner::agent::DrqnPolicyConfig;
+    use crate::learner::config::DrqnPolicyConfig;
     if !a.football_data.is_empty() {
         let mut cfg = crate::commands::walk_forward::WalkForwardConfig::new(a.football_data, a.out);
         cfg.seed = a.seed;

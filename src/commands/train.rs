@@ -33,8 +33,10 @@ use serde::Serialize;
 
 use oddsflow_dataflows::bookmaker::BookmakerConfig;
 
-use crate::learner::agent::{DrqnPolicy, DrqnPolicyConfig, Episode};
+use crate::learner::agent::DrqnPolicy;
 use crate::learner::checkpoint;
+use crate::learner::config::DrqnPolicyConfig;
+use crate::learner::episodes::Episode;
 use crate::policy::PolicySpec;
 use crate::runtime::config::RunConfig;
 use crate::runtime::replay::replay;

@@ -26,7 +26,7 @@ use anyhow::{Context, bail, ensure};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::agent::DrqnPolicyConfig;
+use super::config::DrqnPolicyConfig;
 use super::encode::{ACTIONS, feature_schema};
 use super::model::{Drqn, DrqnConfig};
 

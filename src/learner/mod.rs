@@ -6,6 +6,8 @@
 //!   (no-bet, or back one of a few selections at one of a few stake sizes) and its mask.
 //! - [`model`]: the network — input projection, GRU over the match's steps, dueling Q head and a
 //!   probability head — with the masked choice and target.
+//! - [`config`]: the policy's settings, saved with each checkpoint.
+//! - [`episodes`]: a match's decision steps, the learner's memory and emitted output.
 //! - [`agent`]: the online `drqn` policy — acting with the carried GRU state, the reward plumbing,
 //!   the episode buffer and n-step double-Q training.
 //! - [`checkpoint`]: saving and loading the network with its configuration and feature schema.
@@ -13,6 +15,8 @@
 //!   real prices (`oddsflow eval --football-data`).
 pub mod agent;
 pub mod checkpoint;
+pub mod config;
 pub mod encode;
+pub mod episodes;
 pub mod model;
 pub mod prematch;

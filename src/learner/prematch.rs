@@ -18,7 +18,8 @@ use burn::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::agent::{DrqnPolicyConfig, fresh_network};
+use super::agent::fresh_network;
+use super::config::DrqnPolicyConfig;
 use super::encode::{ACTIONS, Context, SELECTIONS, encode, first_action_of};
 use super::model::{AdamConfig, Batch, Drqn, td_step};
 use oddsflow_dataflows::availability::Quote;

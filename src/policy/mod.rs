@@ -20,7 +20,9 @@ use oddsflow_dataflows::policy::{Account, Emits, Intent, Policy, View, hosts};
 pub use baselines::{FavouriteConfig, OracleConfig, RandomConfig, ValueConfig};
 pub use truth::Truth;
 
-use crate::learner::agent::{DrqnPolicy, DrqnPolicyConfig, Episode};
+use crate::learner::agent::DrqnPolicy;
+use crate::learner::config::DrqnPolicyConfig;
+use crate::learner::episodes::Episode;
 
 /// What policies emit beside their bets in a run: the learner's finished episodes.
 pub type Emitted = Episode;

@@ -45,9 +45,11 @@ use oddsflow_dataflows::ratings::{LeagueAverages, TeamRating};
 use oddsflow_dataflows::reject::DeadLetter;
 use oddsflow_operators::Ignored;
 
+/// One change of a gathered collection: data, time, diff.
+type Change<D> = oddsflow_operators::Change<D, Time>;
+
 use super::clock::Reclock;
 use super::config::RunConfig;
-use super::outputs::Change;
 use crate::policy::{Emitted, Truth, build_hosted};
 use oddsflow_dataflows::bookmaker::PolicyId;
 use oddsflow_dataflows::policy::{PolicyInputs, run_policies};
