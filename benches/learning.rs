@@ -31,7 +31,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use oddsflow::betting::ledger::{PolicyReport, settled_bets};
+use oddsflow::betting::ledger::settled_bets;
+use oddsflow::betting::reports::PolicyReport;
 use oddsflow::betting::metrics::{SettledBet, bootstrap_roi, metrics};
 use oddsflow::commands::train::{TrainOptions, train};
 use oddsflow::io::feed::FeedWriter;

@@ -11,9 +11,9 @@ use crate::learner::checkpoint::{META_FILE, PARAMS_FILE};
 use crate::policy::Truth;
 
 /// The shipped demo feed (`fixtures/demo.jsonl.gz`).
-pub const DEMO_FEED: &[u8] = include_bytes!("../fixtures/demo.jsonl.gz");
+pub(crate) const DEMO_FEED: &[u8] = include_bytes!("../fixtures/demo.jsonl.gz");
 /// The simulator's truth channel for the demo feed (for the oracle policy).
-pub const DEMO_TRUTH: &[u8] = include_bytes!("../fixtures/demo.truth.jsonl.gz");
+pub(crate) const DEMO_TRUTH: &[u8] = include_bytes!("../fixtures/demo.truth.jsonl.gz");
 const DRQN_META: &[u8] = include_bytes!("../fixtures/drqn/checkpoint.json");
 const DRQN_PARAMS: &[u8] = include_bytes!("../fixtures/drqn/model.bpk");
 
@@ -26,7 +26,7 @@ fn gunzip(bytes: &[u8], what: &str) -> Result<String> {
 }
 
 /// The embedded demo feed's items.
-pub fn demo_items() -> Result<Vec<Payload>> {
+pub(crate) fn demo_items() -> Result<Vec<Payload>> {
     Ok(gunzip(DEMO_FEED, "demo feed")?
         .lines()
         .filter(|l| !l.is_empty())
@@ -35,7 +35,7 @@ pub fn demo_items() -> Result<Vec<Payload>> {
 }
 
 /// The demo feed's truth channel.
-pub fn demo_truth() -> Result<Truth> {
+pub(crate) fn demo_truth() -> Result<Truth> {
     let rows: Vec<crate::sim::TruthRow> = gunzip(DEMO_TRUTH, "demo truth")?
         .lines()
         .filter(|l| !l.is_empty())
@@ -60,20 +60,22 @@ pub fn shipped_checkpoint() -> Result<PathBuf> {
     };
     if !complete(&dir) {
         // Written beside and renamed, so a concurrent process never reads half a file.
-        let tmp =
-            std::env::temp_dir().join(format!("oddsflow-drqn-{h:016x}.{}.tmp", std::process::id()));
-        std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        std::fs::write(tmp.join(META_FILE), DRQN_META)?;
-        std::fs::write(tmp.join(PARAMS_FILE), DRQN_PARAMS)?;
-        if std::fs::rename(&tmp, &dir).is_err() {
-            // Another process got there first (or a stale partial one is in the way).
-            let _ = std::fs::remove_dir_all(&tmp);
-            if !complete(&dir) {
-                bail!(
-                    "could not write the shipped checkpoint to {}",
-                    dir.display()
-                );
-            }
+        let staging = tempfile::Builder::new()
+            .prefix(&format!("oddsflow-drqn-{h:016x}."))
+            .tempdir_in(std::env::temp_dir())
+            .context("creating a staging directory for the shipped checkpoint")?;
+        std::fs::write(staging.path().join(META_FILE), DRQN_META)?;
+        std::fs::write(staging.path().join(PARAMS_FILE), DRQN_PARAMS)?;
+        if std::fs::rename(staging.path(), &dir).is_ok() {
+            // Moved into place: nothing is left to clean up.
+            let _ = staging.keep();
+        } else if !complete(&dir) {
+            // Another process got there first, or a stale partial one is in the way (the
+            // staging directory is removed when dropped).
+            bail!(
+                "could not write the shipped checkpoint to {}",
+                dir.display()
+            );
         }
     }
     Ok(dir)

@@ -12,7 +12,7 @@ pub const DAY_MS: i64 = 86_400_000;
 const HOUR_MS: i64 = 3_600_000;
 
 /// Days since 1970-01-01 of a civil date.
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let (y, m) = if m <= 2 {
         (y - 1, i64::from(m) + 9)
     } else {
@@ -26,7 +26,7 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// Year, month, day of a day number (days since 1970-01-01).
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -40,7 +40,7 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// The number of days of a month.
-pub fn days_in_month(y: i64, m: u32) -> u32 {
+pub(crate) fn days_in_month(y: i64, m: u32) -> u32 {
     let next = if m == 12 {
         days_from_civil(y + 1, 1, 1)
     } else {
@@ -50,7 +50,7 @@ pub fn days_in_month(y: i64, m: u32) -> u32 {
 }
 
 /// UTC milliseconds of a UTC civil date and time.
-pub fn utc_ms(y: i64, m: u32, d: u32, hh: u32, mm: u32, ss: u32) -> EventTime {
+pub(crate) fn utc_ms(y: i64, m: u32, d: u32, hh: u32, mm: u32, ss: u32) -> EventTime {
     ((days_from_civil(y, m, d) * 24 + i64::from(hh)) * 60 + i64::from(mm)) * 60_000
         + i64::from(ss) * 1000
 }
@@ -68,7 +68,7 @@ fn last_sunday(y: i64, m: u32) -> i64 {
 
 /// UK local time (GMT, or BST from 01:00 UTC on the last Sunday of March to 01:00 UTC on the
 /// last Sunday of October) to UTC milliseconds.
-pub fn uk_local_to_utc(y: i64, m: u32, d: u32, hh: u32, mm: u32) -> EventTime {
+pub(crate) fn uk_local_to_utc(y: i64, m: u32, d: u32, hh: u32, mm: u32) -> EventTime {
     let as_utc = utc_ms(y, m, d, hh, mm, 0);
     let bst_start = last_sunday(y, 3) * DAY_MS + HOUR_MS;
     let bst_end = last_sunday(y, 10) * DAY_MS + HOUR_MS;

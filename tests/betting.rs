@@ -13,7 +13,7 @@ use oddsflow::policy::{PolicySpec, ScriptedBet};
 use oddsflow::runtime::config::RunConfig;
 use oddsflow::runtime::outputs::Outputs;
 use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
-use oddsflow_dataflows::bookmaker::{BetId, Decision, RejectReason, Settled};
+use oddsflow_dataflows::bookmaker::{BetId, Decision, BetRejection, Settled};
 use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::model::*;
 use oddsflow_dataflows::settlement::{MatchFacts, settle, settle_coupon};
@@ -164,7 +164,7 @@ fn acceptance_settlement_corrections_and_the_ledger() {
         (GOAL - 2_000 + 5_000) as u64,
         "request + in-play delay"
     );
-    assert_eq!(late.verdict, Err(RejectReason::Suspended));
+    assert_eq!(late.verdict, Err(BetRejection::Suspended));
     // A minute earlier the same bet is taken, at the price current at acceptance.
     let early = decision(&o, 3);
     assert_eq!(early.at, (GOAL - 59_000 + 5_000) as u64);
@@ -175,7 +175,7 @@ fn acceptance_settlement_corrections_and_the_ledger() {
     let pre = decision(&o, 1);
     assert_eq!(pre.at, (KICKOFF - 600_000 + 1_000) as u64);
     assert_eq!(pre.verdict.as_ref().expect("accepted")[0].price, F64(2.00));
-    assert_eq!(decision(&o, 2).verdict, Err(RejectReason::OverBetLimit));
+    assert_eq!(decision(&o, 2).verdict, Err(BetRejection::OverBetLimit));
 
     // The coupon is lost when B's result comes, with A still pending.
     let b_result = (KICKOFF + 98 * 60_000) as u64;
@@ -507,7 +507,7 @@ fn the_learners_coupons_settle_like_any_coupon() {
         o.betting
             .decisions
             .iter()
-            .all(|d| d.verdict != Err(RejectReason::Closed)),
+            .all(|d| d.verdict != Err(BetRejection::Closed)),
         "a bet into a closed market"
     );
     let times = common::assign_times(&sim.items, &cfg);

@@ -76,7 +76,7 @@ fn golden_text(o: &Outputs) -> String {
         s.push('\n');
     }
     s.push_str("## policies\n");
-    s.push_str(&oddsflow::betting::ledger::format_table(&o.reports));
+    s.push_str(&oddsflow::betting::reports::format_table(&o.reports));
     // The live collections are empty once every match has finished: snapshot them at the times
     // of the feature changes 3 % (inside the demo's real 2015 matches), a sixth, a half and five
     // sixths of the way through (the real matches come years before the simulated ones, so

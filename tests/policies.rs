@@ -14,7 +14,7 @@ mod common;
 
 use std::sync::Arc;
 
-use oddsflow::betting::ledger::PolicyReport;
+use oddsflow::betting::reports::PolicyReport;
 use oddsflow::policy::{PolicySpec, Truth};
 use oddsflow::runtime::config::RunConfig;
 use oddsflow::runtime::outputs::Outputs;
@@ -65,7 +65,7 @@ fn report<'a>(o: &'a Outputs, name: &str) -> &'a PolicyReport {
 }
 
 fn show(o: &Outputs) -> String {
-    oddsflow::betting::ledger::format_table(&o.reports)
+    oddsflow::betting::reports::format_table(&o.reports)
 }
 
 /// The expected ROI of a policy's settled bets under the true probabilities at decision time

@@ -278,7 +278,7 @@ fn statsbomb_statistics_through_the_dataflow_equal_the_source_events() {
         .map(|d| (d.request.legs[0].phase, d.request.legs[0].modelled))
         .collect();
     assert_eq!(legs, vec![(Phase::Prematch, false), (Phase::InPlay, true)]);
-    let parts = oddsflow::betting::ledger::reports_by_price_source(
+    let parts = oddsflow::betting::reports::reports_by_price_source(
         &o.betting,
         &o.prematch_close,
         1_000.0,

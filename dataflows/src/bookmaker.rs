@@ -96,7 +96,7 @@ impl BetRequest {
 /// Why a request was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RejectReason {
+pub enum BetRejection {
     /// The market was suspended (or the selection had no price) at acceptance time.
     Suspended,
     /// The market was closed, gone, no longer lists the selection, or has left the phase the
@@ -114,17 +114,17 @@ pub enum RejectReason {
     Invalid,
 }
 
-impl RejectReason {
+impl BetRejection {
     pub fn as_str(self) -> &'static str {
         match self {
-            RejectReason::Suspended => "suspended",
-            RejectReason::Closed => "closed",
-            RejectReason::PriceMoved => "price_moved",
-            RejectReason::OverBetLimit => "over_bet_limit",
-            RejectReason::OverMatchLimit => "over_match_limit",
-            RejectReason::OverExposureLimit => "over_exposure_limit",
-            RejectReason::Bankroll => "bankroll",
-            RejectReason::Invalid => "invalid",
+            BetRejection::Suspended => "suspended",
+            BetRejection::Closed => "closed",
+            BetRejection::PriceMoved => "price_moved",
+            BetRejection::OverBetLimit => "over_bet_limit",
+            BetRejection::OverMatchLimit => "over_match_limit",
+            BetRejection::OverExposureLimit => "over_exposure_limit",
+            BetRejection::Bankroll => "bankroll",
+            BetRejection::Invalid => "invalid",
         }
     }
 }
@@ -148,7 +148,7 @@ pub struct Decision {
     pub request: BetRequest,
     /// When it was decided (the acceptance time).
     pub at: Time,
-    pub verdict: Result<Vec<AcceptedLeg>, RejectReason>,
+    pub verdict: Result<Vec<AcceptedLeg>, BetRejection>,
 }
 
 /// The settlement of a bet.
@@ -241,7 +241,7 @@ pub fn check_leg(
     facts: &[MarketFact],
     price_tolerance: f64,
     timed_as_prematch: bool,
-) -> Result<AcceptedLeg, RejectReason> {
+) -> Result<AcceptedLeg, BetRejection> {
     let definition = facts.iter().find_map(|f| match f {
         MarketFact::Definition {
             status,
@@ -251,15 +251,15 @@ pub fn check_leg(
         MarketFact::Price(..) => None,
     });
     let Some((status, phase, selections)) = definition else {
-        return Err(RejectReason::Closed);
+        return Err(BetRejection::Closed);
     };
     match status {
-        MarketStatus::Closed => return Err(RejectReason::Closed),
-        MarketStatus::Suspended => return Err(RejectReason::Suspended),
+        MarketStatus::Closed => return Err(BetRejection::Closed),
+        MarketStatus::Suspended => return Err(BetRejection::Suspended),
         MarketStatus::Open => {}
     }
     if !selections.contains(&leg.selection) || (timed_as_prematch && phase == Phase::InPlay) {
-        return Err(RejectReason::Closed);
+        return Err(BetRejection::Closed);
     }
     let price = facts
         .iter()
@@ -267,9 +267,9 @@ pub fn check_leg(
             MarketFact::Price(s, p) if *s == leg.selection => Some(*p),
             _ => None,
         })
-        .ok_or(RejectReason::Suspended)?;
+        .ok_or(BetRejection::Suspended)?;
     if price.0 < leg.price.0 * (1.0 - price_tolerance) {
-        return Err(RejectReason::PriceMoved);
+        return Err(BetRejection::PriceMoved);
     }
     let listed = if leg.market == MarketKind::CorrectScore {
         selections.clone()
@@ -284,7 +284,7 @@ pub fn check_leg(
     })
 }
 
-/// Is this request a bet at all? (See [`RejectReason::Invalid`].)
+/// Is this request a bet at all? (See [`BetRejection::Invalid`].)
 pub fn is_valid(request: &BetRequest) -> bool {
     let mut matches: Vec<MatchId> = request.legs.iter().map(|l| l.match_id).collect();
     matches.sort_unstable();
@@ -360,28 +360,28 @@ impl Book {
     pub fn decide(
         &mut self,
         request: &BetRequest,
-        legs: Result<Vec<AcceptedLeg>, RejectReason>,
-    ) -> Result<Vec<AcceptedLeg>, RejectReason> {
+        legs: Result<Vec<AcceptedLeg>, BetRejection>,
+    ) -> Result<Vec<AcceptedLeg>, BetRejection> {
         if !is_valid(request) {
-            return Err(RejectReason::Invalid);
+            return Err(BetRejection::Invalid);
         }
         let legs = legs?;
         let stake = request.stake.0;
         if stake > self.cfg.max_stake {
-            return Err(RejectReason::OverBetLimit);
+            return Err(BetRejection::OverBetLimit);
         }
         let over_match = request.legs.iter().any(|l| {
             self.match_exposure.get(&l.match_id).copied().unwrap_or(0.0) + stake
                 > self.cfg.max_match_exposure
         });
         if over_match {
-            return Err(RejectReason::OverMatchLimit);
+            return Err(BetRejection::OverMatchLimit);
         }
         if self.exposure + stake > self.cfg.max_exposure {
-            return Err(RejectReason::OverExposureLimit);
+            return Err(BetRejection::OverExposureLimit);
         }
         if stake > self.cash {
-            return Err(RejectReason::Bankroll);
+            return Err(BetRejection::Bankroll);
         }
         self.cash -= stake;
         self.bets.insert(
@@ -399,7 +399,7 @@ impl Book {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 enum BookInput {
     Request(BetRequest),
-    Leg(BetId, u8, Result<AcceptedLeg, RejectReason>),
+    Leg(BetId, u8, Result<AcceptedLeg, BetRejection>),
     Settlement(BetId, Settled, isize),
 }
 
@@ -704,7 +704,7 @@ where
             "Book",
             move |time: &Time, data: Vec<BookInput>, out: &mut Vec<Decision>| {
                 let mut requests = Vec::new();
-                let mut checks: BTreeMap<BetId, BTreeMap<u8, Result<AcceptedLeg, RejectReason>>> =
+                let mut checks: BTreeMap<BetId, BTreeMap<u8, Result<AcceptedLeg, BetRejection>>> =
                     BTreeMap::new();
                 let mut settled = Vec::new();
                 for x in data {
@@ -726,8 +726,8 @@ where
                 requests.sort();
                 for r in requests {
                     let mut legs = checks.remove(&r.id).unwrap_or_default();
-                    let checked: Result<Vec<AcceptedLeg>, RejectReason> = (0..r.legs.len())
-                        .map(|i| legs.remove(&(i as u8)).unwrap_or(Err(RejectReason::Closed)))
+                    let checked: Result<Vec<AcceptedLeg>, BetRejection> = (0..r.legs.len())
+                        .map(|i| legs.remove(&(i as u8)).unwrap_or(Err(BetRejection::Closed)))
                         .collect();
                     let book = books
                         .entry(r.id.policy)
@@ -802,7 +802,7 @@ mod tests {
         // The price fell from 2.1 to 2.0: more than 2 %.
         assert_eq!(
             check_leg(&leg(2.1, Phase::Prematch), &open, 0.02, true),
-            Err(RejectReason::PriceMoved)
+            Err(BetRejection::PriceMoved)
         );
         // Within the tolerance, taken at the current price.
         assert_eq!(
@@ -812,23 +812,23 @@ mod tests {
         let suspended = market(MarketStatus::Suspended, Phase::InPlay);
         assert_eq!(
             check_leg(&leg(2.0, Phase::InPlay), &suspended, 0.02, false),
-            Err(RejectReason::Suspended)
+            Err(BetRejection::Suspended)
         );
         let closed = market(MarketStatus::Closed, Phase::InPlay);
         assert_eq!(
             check_leg(&leg(2.0, Phase::InPlay), &closed, 0.02, false),
-            Err(RejectReason::Closed)
+            Err(BetRejection::Closed)
         );
         assert_eq!(
             check_leg(&leg(2.0, Phase::InPlay), &[], 0.02, false),
-            Err(RejectReason::Closed),
+            Err(BetRejection::Closed),
             "no market"
         );
         // A prematch request that finds its market in play: the prematch market has closed.
         let inplay = market(MarketStatus::Open, Phase::InPlay);
         assert_eq!(
             check_leg(&leg(2.0, Phase::Prematch), &inplay, 0.02, true),
-            Err(RejectReason::Closed)
+            Err(BetRejection::Closed)
         );
     }
 
@@ -847,7 +847,7 @@ mod tests {
         }
     }
 
-    fn ok_legs(r: &BetRequest) -> Result<Vec<AcceptedLeg>, RejectReason> {
+    fn ok_legs(r: &BetRequest) -> Result<Vec<AcceptedLeg>, BetRejection> {
         Ok(r.legs
             .iter()
             .map(|l| AcceptedLeg {
@@ -872,27 +872,27 @@ mod tests {
         let decide = |book: &mut Book, r: &BetRequest| book.decide(r, ok_legs(r)).map(|_| ());
         assert_eq!(
             decide(&mut book, &request(0, 101.0, &[1])),
-            Err(RejectReason::OverBetLimit)
+            Err(BetRejection::OverBetLimit)
         );
         assert_eq!(decide(&mut book, &request(1, 100.0, &[1])), Ok(()));
         assert_eq!(
             decide(&mut book, &request(2, 60.0, &[1])),
-            Err(RejectReason::OverMatchLimit)
+            Err(BetRejection::OverMatchLimit)
         );
         assert_eq!(decide(&mut book, &request(3, 100.0, &[2])), Ok(()));
         // 50 left in cash.
         assert_eq!(
             decide(&mut book, &request(4, 60.0, &[3])),
-            Err(RejectReason::Bankroll)
+            Err(BetRejection::Bankroll)
         );
         assert_eq!(
             decide(&mut book, &request(5, 10.0, &[3, 3])),
-            Err(RejectReason::Invalid),
+            Err(BetRejection::Invalid),
             "two legs of one match"
         );
         assert_eq!(
             decide(&mut book, &request(6, 0.0, &[3])),
-            Err(RejectReason::Invalid)
+            Err(BetRejection::Invalid)
         );
         // Bet 1 wins at 2.0: 200 back, match 1 exposure released.
         let won = Settled {
@@ -917,7 +917,7 @@ mod tests {
         assert_eq!(book.exposure(), 200.0);
         assert_eq!(
             decide(&mut book, &request(8, 1.0, &[4])),
-            Err(RejectReason::Bankroll),
+            Err(BetRejection::Bankroll),
             "nothing is accepted while the cash is below zero"
         );
     }

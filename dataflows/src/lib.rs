@@ -11,6 +11,11 @@
 //!                                                           back to the policies as rewards)
 //! ```
 //!
+//! Beside the builders: [`policy`] (the interface every betting strategy implements, the view it
+//! sees and the runner that calls it inside the dataflow), [`pricing`] (margin removal, the goal
+//! grid, the in-play constants), [`settlement`] (the rules of every market), [`wire`] (the JSON
+//! form) and [`reject`] (validation and dead letters).
+//!
 //! Timestamps are event time in UTC milliseconds, rounded down to the replay's granularity
 //! (see [`Time`]).
 
@@ -32,3 +37,6 @@ pub mod wire;
 /// The dataflow timestamp: event time in UTC milliseconds, rounded down to the runtime's
 /// granularity (1 s by default), so that all records of one granule share a timestamp.
 pub type Time = u64;
+
+/// One change of a collection gathered outside the dataflow: data, time, diff.
+pub type Change<D> = oddsflow_operators::Change<D, Time>;

@@ -6,7 +6,12 @@
 //!  stream of (K, version, V) ──upsert_by_version──► collection of (K, V) + ignored   upsert.rs
 //!  stream of D ──require_parent──► (known, orphans)               gate.rs
 //!  queries (K, Q) ──lookup_as_of(collection of (K, V))──► (K, Q, values as of t)   lookup.rs
+//!  events by time ──sliding_window──► collection with bucketed expiries  window.rs
+//!  stream ──in_time_order──► each complete timestamp once, in order       ordered.rs
 //! ```
+//!
+//! Outside a dataflow: [`hash`] holds the one FNV-1a (worker routing and content ids), and
+//! [`changes`] the one way to read a gathered `(data, time, diff)` list as of a time.
 //!
 //! Stateful operators here share one driver ([`ordered::InTimeOrder`]): they stash input by
 //! timestamp and process each timestamp once the input frontier has passed it, in increasing

@@ -19,13 +19,16 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+/// One bet whose settlement stands: what the metrics are computed over.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SettledBet {
     /// Settlement time (UTC ms): orders the bankroll curve.
     pub settled_at: i64,
     /// The match-day (e.g. days since the epoch of the kick-off): the unit of resampling.
     pub match_day: i64,
+    /// Money staked.
     pub stake: f64,
+    /// Price taken (decimal odds; a coupon's is the product of its legs').
     pub price: f64,
     /// Multiple of the stake returned (price if won, 0 if lost, 1 if void, …).
     pub payout: f64,
@@ -36,24 +39,37 @@ pub struct SettledBet {
 }
 
 impl SettledBet {
+    /// Money won (+) or lost (−): stake × (payout − 1).
     pub fn profit(&self) -> f64 {
         self.stake * (self.payout - 1.0)
     }
 }
 
+/// The betting metrics of a set of settled bets (see the module docs).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
+    /// Settled bets.
     pub bets: usize,
+    /// Sum of the stakes.
     pub turnover: f64,
+    /// Sum of the bets' profits.
     pub profit: f64,
+    /// Profit / turnover (0 without turnover).
     pub roi: f64,
+    /// Share of bets returning more than the stake.
     pub hit_rate: f64,
+    /// Mean price taken.
     pub average_price: f64,
     /// Mean CLV against the close, over bets with a close (`None` when none has one).
     pub clv: Option<f64>,
+    /// Mean CLV against the margin-free close, over bets with one.
     pub clv_fair: Option<f64>,
+    /// The starting bankroll plus the profit.
     pub final_bankroll: f64,
+    /// The largest fall of the bankroll curve from a running peak, as a fraction of the peak.
     pub max_drawdown: f64,
+    /// Mean / sample standard deviation of the profit per match-day (0 with fewer than two
+    /// match-days or no variation).
     pub sharpe_per_match_day: f64,
 }
 
@@ -63,7 +79,7 @@ fn mean(xs: impl Iterator<Item = f64>) -> Option<f64> {
 }
 
 /// The bankroll after each bet, in settlement order.
-pub fn bankroll_curve(bets: &[SettledBet], start: f64) -> Vec<(i64, f64)> {
+pub(crate) fn bankroll_curve(bets: &[SettledBet], start: f64) -> Vec<(i64, f64)> {
     let mut sorted: Vec<&SettledBet> = bets.iter().collect();
     sorted.sort_by_key(|b| b.settled_at);
     let mut bankroll = start;
@@ -77,7 +93,7 @@ pub fn bankroll_curve(bets: &[SettledBet], start: f64) -> Vec<(i64, f64)> {
 }
 
 /// The largest fall from a running peak, as a fraction of that peak.
-pub fn max_drawdown(curve: &[(i64, f64)], start: f64) -> f64 {
+pub(crate) fn max_drawdown(curve: &[(i64, f64)], start: f64) -> f64 {
     let mut peak = start;
     let mut worst: f64 = 0.0;
     for (_, v) in curve {
@@ -99,6 +115,7 @@ fn profit_by_day(bets: &[SettledBet]) -> std::collections::BTreeMap<i64, (f64, f
     days
 }
 
+/// The [`Metrics`] of `bets`, starting from `start_bankroll`.
 pub fn metrics(bets: &[SettledBet], start_bankroll: f64) -> Metrics {
     let turnover: f64 = bets.iter().map(|b| b.stake).sum();
     let profit: f64 = bets.iter().map(SettledBet::profit).sum();
@@ -151,7 +168,7 @@ pub fn bootstrap_roi(
 /// A percentile bootstrap interval of a ratio of day totals, `Σ numerator / Σ denominator`, with
 /// the days (`(numerator, denominator)` each) resampled with replacement: ROI is profit over
 /// stakes, a mean per bet is the sum over the count. `None` with fewer than two days.
-pub fn bootstrap_days(
+pub(crate) fn bootstrap_days(
     days: &[(f64, f64)],
     resamples: usize,
     level: f64,

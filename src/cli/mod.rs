@@ -23,11 +23,14 @@ pub(crate) use print::print_outputs;
     version,
     about = "Learn football betting strategies from live feeds, in a virtual world"
 )]
+/// The parsed command line.
 pub struct Cli {
+    /// The subcommand to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Generate a simulated feed.
@@ -53,15 +56,18 @@ pub enum Command {
 /// `FEED_STEM.refused.jsonl` beside the feed, and is counted on the terminal.
 #[derive(Args, Debug)]
 pub struct ImportArgs {
+    /// Which source to import.
     #[command(subcommand)]
     pub source: ImportSource,
 }
 
+/// The sources `oddsflow import` reads.
 #[derive(Subcommand, Debug)]
 pub enum ImportSource {
     /// football-data.co.uk CSVs (plain or .gz): fixtures, prematch markets at the opening then
     /// the closing odds, results, match statistics as final counters.
     FootballData {
+        /// The season CSVs.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// The feed to write (`.jsonl`, `.jsonl.gz`, `.parquet`).
@@ -85,14 +91,17 @@ pub enum ImportSource {
         /// Only these match ids (default: every match in the events directory).
         #[arg(long = "match", num_args = 1..)]
         only: Vec<u64>,
+        /// The feed to write (`.jsonl`, `.jsonl.gz`, `.parquet`).
         #[arg(long)]
         out: PathBuf,
     },
     /// Betfair Exchange stream recordings (`op: mcm`, plain, .gz or .bz2) and Betfair A-League
     /// CSVs: markets, best available prices, settlement.
     Betfair {
+        /// The recordings and CSVs.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// The feed to write (`.jsonl`, `.jsonl.gz`, `.parquet`).
         #[arg(long)]
         out: PathBuf,
     },
@@ -180,6 +189,7 @@ pub struct EvalArgs {
     pub no_baselines: bool,
 }
 
+/// `oddsflow features`: the vector a live system had for a match at a time.
 #[derive(Args, Debug)]
 pub struct FeaturesArgs {
     /// The feed to replay (`.jsonl`, `.jsonl.gz`, `.parquet`); or, with `--store`, omitted.
@@ -195,10 +205,13 @@ pub struct FeaturesArgs {
     pub at: String,
 }
 
+/// `oddsflow simulate`: a seeded simulated feed.
 #[derive(Args, Debug)]
 pub struct SimulateArgs {
+    /// Matches to simulate.
     #[arg(long, default_value_t = 100)]
     pub matches: usize,
+    /// The seed: the same seed gives the same bytes.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Output feed: `.jsonl`, `.jsonl.gz` or `.parquet`.
@@ -247,6 +260,7 @@ pub struct ProduceArgs {
     /// Bootstrap servers, `host:port[,host:port…]`.
     #[arg(long)]
     pub brokers: String,
+    /// The topic to publish to.
     #[arg(long)]
     pub topic: String,
     /// Partitions of the topic, if it has to be created.
@@ -287,10 +301,12 @@ pub struct RunArgs {
     /// No output topics (the outputs still go to `--out`).
     #[arg(long)]
     pub no_output_topics: bool,
+    /// The pipeline's and policies' options, as for `replay`.
     #[command(flatten)]
     pub pipeline: ReplayArgs,
 }
 
+/// `oddsflow replay`: a recorded feed through the dataflows and the policies.
 #[derive(Args, Debug)]
 #[command(disable_help_flag = true)]
 pub struct ReplayArgs {
@@ -348,6 +364,7 @@ pub struct ReplayArgs {
     /// How far (relative) the price may fall below the price seen, e.g. 0.02.
     #[arg(long, default_value_t = 0.02)]
     pub price_tolerance: f64,
+    /// Print help.
     #[arg(long, action = ArgAction::Help, help = "Print help")]
     pub help: Option<bool>,
     /// Set by `run`: the feed is a topic (no demo truth channel).

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::betting::ledger::{PolicyReport, format_table, reports_by_price_source};
+use crate::betting::reports::{PolicyReport, format_table, reports_by_price_source};
 use crate::runtime::outputs::{BETTING_TABLES, Outputs};
 
 /// Prints where each output went, and the results table.

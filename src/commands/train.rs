@@ -47,6 +47,7 @@ use crate::runtime::source::file_feed;
 pub struct TrainOptions {
     /// The checkpoint directory: continued from when it holds one, written after every pass.
     pub out: PathBuf,
+    /// Training passes (replays, each followed by `updates_per_pass` updates).
     pub passes: usize,
     /// Seed of the trainer (initial weights, batch sampling); pass `i` acts with `seed + i`.
     pub seed: u64,
@@ -64,6 +65,7 @@ pub struct TrainOptions {
 }
 
 impl TrainOptions {
+    /// The defaults, writing the checkpoint to `out`.
     pub fn new(out: PathBuf) -> Self {
         TrainOptions {
             out,
@@ -85,26 +87,38 @@ impl TrainOptions {
 /// One replay of a training pass.
 #[derive(Clone, Debug, Serialize)]
 pub struct ReplayReport {
+    /// The pass (1-based).
     pub pass: usize,
+    /// The feed replayed.
     pub feed: String,
+    /// Final episodes it produced.
     pub episodes: usize,
+    /// Decision steps taken.
     pub decisions: usize,
+    /// Bets requested.
     pub requests: u64,
+    /// Bets the bookmaker accepted.
     pub accepted: u64,
+    /// Settled profit.
     pub profit: f64,
+    /// Profit over turnover.
     pub roi: f64,
+    /// Seconds the replay took.
     pub seconds: f64,
 }
 
 /// What a training run did.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct TrainReport {
+    /// Every replay, in order.
     pub replays: Vec<ReplayReport>,
+    /// Training updates made.
     pub updates: u64,
     /// Mean loss of each pass's updates.
     pub losses: Vec<f32>,
     /// Seconds acting (replays) and learning (updates).
     pub replay_s: f64,
+    /// Seconds learning (updates).
     pub update_s: f64,
     /// Decision steps taken in the replays, per second of replay.
     pub decisions_per_s: f64,

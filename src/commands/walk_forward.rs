@@ -47,6 +47,7 @@ use crate::runtime::config::RunConfig;
 use crate::runtime::outputs::{Outputs, write_outputs};
 use crate::runtime::replay::replay;
 use crate::runtime::source::memory_feed;
+use crate::time::DAY_MS;
 use oddsflow_dataflows::availability::Quote;
 use oddsflow_dataflows::bookmaker::BookmakerConfig;
 use oddsflow_dataflows::ingest::Payload;
@@ -60,10 +61,15 @@ use oddsflow_operators::AsOf;
 /// Settings of the walk-forward evaluation.
 #[derive(Clone, Debug)]
 pub struct WalkForwardConfig {
+    /// The football-data season CSVs.
     pub files: Vec<PathBuf>,
+    /// Where `walk_forward.md`, `walk_forward.json` and the betting tables go.
     pub out: PathBuf,
+    /// Seed of the baselines, the learner head and the bootstrap.
     pub seed: u64,
+    /// Timely workers of each replay.
     pub workers: usize,
+    /// How the learner head is trained.
     pub head: HeadTraining,
     /// The learner head bets when `p̂ · price − 1` is at least this.
     pub min_prob_edge: f64,
@@ -78,6 +84,7 @@ pub struct WalkForwardConfig {
 }
 
 impl WalkForwardConfig {
+    /// The defaults, on `files`, writing to `out`.
     pub fn new(files: Vec<PathBuf>, out: PathBuf) -> Self {
         WalkForwardConfig {
             files,
@@ -97,33 +104,49 @@ impl WalkForwardConfig {
 /// Log loss, Brier and RPS of one forecaster over a set of matches.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Scores {
+    /// Matches scored.
     pub matches: usize,
+    /// Mean negative log probability of the outcome.
     pub log_loss: f64,
+    /// Mean squared error of the probabilities.
     pub brier: f64,
+    /// Mean ranked probability score.
     pub rps: f64,
 }
 
 /// One forecaster's scores on one season (`season` = `all` for every test season).
 #[derive(Clone, Debug, Serialize)]
 pub struct ScoreRow {
+    /// The season, or `all`.
     pub season: String,
+    /// The forecaster.
     pub model: String,
+    /// Its scores.
     pub scores: Scores,
 }
 
 /// One policy's betting results over the test seasons (or one season).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct PolicyRow {
+    /// The season, or `all`.
     pub season: String,
+    /// The policy.
     pub policy: String,
+    /// Bets settled.
     pub bets: usize,
+    /// Money staked.
     pub turnover: f64,
+    /// Settled profit.
     pub profit: f64,
+    /// Profit over turnover.
     pub roi: f64,
+    /// Bootstrap 95 % interval of the ROI over match-days.
     pub roi_interval: Option<(f64, f64)>,
     /// Bets with a Pinnacle close, and their mean CLV with its interval.
     pub clv_bets: usize,
+    /// Mean CLV against the margin-free Pinnacle close.
     pub clv: Option<f64>,
+    /// Its bootstrap 95 % interval.
     pub clv_interval: Option<(f64, f64)>,
     /// Largest fall of the cumulative profit from its running peak (money).
     pub max_drawdown: f64,
@@ -132,10 +155,15 @@ pub struct PolicyRow {
 /// Everything the evaluation measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct WalkForward {
+    /// Matches in the files.
     pub matches: usize,
+    /// Every season, in order.
     pub seasons: Vec<String>,
+    /// The seasons scored (all but the first).
     pub test_seasons: Vec<String>,
+    /// The forecasters' scores.
     pub scores: Vec<ScoreRow>,
+    /// The policies' results.
     pub policies: Vec<PolicyRow>,
     /// Per season: the learner head's training samples (matches of earlier seasons).
     pub head_training: BTreeMap<String, usize>,
@@ -332,7 +360,6 @@ fn policy_row(
     matches: &HashMap<MatchId, &FdMatch>,
     cfg: &WalkForwardConfig,
 ) -> PolicyRow {
-    const DAY_MS: i64 = 86_400_000;
     let settled: Vec<SettledBet> = bets
         .iter()
         .map(|b| SettledBet {
@@ -403,14 +430,51 @@ pub fn walk_forward(cfg: &WalkForwardConfig) -> Result<WalkForward> {
     // 1. The baselines on real prices.
     let baselines = PolicySpec::baselines(cfg.seed, false);
     let outputs = run(&records, cfg, baselines)?;
-
     // 2. Each match at its close: ratings as the dataflow had them, the forecasts, the sample.
+    let at_close = matches_at_close(&matches, &outputs);
+    // 3. The learner head, walk-forward by season; its forecasts and bets.
+    let head = learner_head(&at_close, &test_seasons, cfg);
+    // 4. Scores of the forecasts.
+    let scores = forecast_scores(&at_close, &head.forecasts, &seasons[0], &test_seasons);
+    // 5. The learner head's bets through the bookmaker, then every policy's results.
+    std::fs::create_dir_all(&cfg.out).with_context(|| format!("creating {}", cfg.out.display()))?;
+    let learner_out = run(&records, cfg, vec![PolicySpec::Scripted(head.bets)])?;
+    write_outputs(&cfg.out, &outputs, &Default::default())?;
+    write_outputs(&cfg.out.join("learner"), &learner_out, &Default::default())?;
+    let policies = policy_rows(
+        &matches,
+        &outputs,
+        &learner_out,
+        &seasons[0],
+        &test_seasons,
+        cfg,
+    );
+    let result = WalkForward {
+        matches: matches.len(),
+        seasons: seasons.clone(),
+        test_seasons,
+        scores,
+        policies,
+        head_training: head.training,
+    };
+    std::fs::write(
+        cfg.out.join("walk_forward.json"),
+        serde_json::to_string_pretty(&result)?,
+    )?;
+    std::fs::write(cfg.out.join("walk_forward.md"), format_markdown(&result))?;
+    Ok(result)
+}
+
+/// Each match at its close: the team ratings and league averages the baselines' run had then
+/// (swept forwards as of each close), the value model's and the market's 1X2, the learner
+/// head's sample.
+fn matches_at_close(matches: &[FdMatch], outputs: &Outputs) -> Vec<AtClose> {
     let mut ratings: AsOf<(String, TeamId), TeamRating, u64> =
         AsOf::new(outputs.team_ratings.clone());
     let mut leagues: AsOf<String, LeagueAverages, u64> = AsOf::new(outputs.league_averages.clone());
     let rho = ValueConfig::default().dixon_coles_rho;
     let mut at_close: Vec<AtClose> = Vec::with_capacity(matches.len());
-    for m in &matches {
+    for m in matches {
         let t = (m.kickoff - CLOSE_LEAD_MS).max(0) as u64;
         ratings.advance(&t);
         leagues.advance(&t);
@@ -454,11 +518,25 @@ pub fn walk_forward(cfg: &WalkForwardConfig) -> Result<WalkForward> {
         });
     }
 
-    // 3. The learner head, walk-forward by season; its forecasts and bets.
+    at_close
+}
+
+/// What the learner head gives on the test seasons.
+struct Head {
+    /// Its 1X2 forecast per match.
+    forecasts: HashMap<MatchId, [f64; 3]>,
+    /// Its bets at the close.
+    bets: Vec<ScriptedBet>,
+    /// Training samples per test season.
+    training: BTreeMap<String, usize>,
+}
+
+/// The learner head, trained afresh for each test season on the matches of earlier seasons.
+fn learner_head(at_close: &[AtClose], test_seasons: &[String], cfg: &WalkForwardConfig) -> Head {
     let mut learner: HashMap<MatchId, [f64; 3]> = HashMap::new();
     let mut scripted: Vec<ScriptedBet> = Vec::new();
     let mut head_training = BTreeMap::new();
-    for season in &test_seasons {
+    for season in test_seasons {
         let train: Vec<Sample> = at_close
             .iter()
             .filter(|a| a.m.season < *season)
@@ -504,13 +582,27 @@ pub fn walk_forward(cfg: &WalkForwardConfig) -> Result<WalkForward> {
         }
     }
 
-    // 4. Scores of the forecasts.
+    Head {
+        forecasts: learner,
+        bets: scripted,
+        training: head_training,
+    }
+}
+
+/// Log loss, Brier and RPS of each forecaster per test season and over all, on the matches
+/// every forecaster has.
+fn forecast_scores(
+    at_close: &[AtClose],
+    learner: &HashMap<MatchId, [f64; 3]>,
+    first_season: &str,
+    test_seasons: &[String],
+) -> Vec<ScoreRow> {
     let mut scores = Vec::new();
     for season in test_seasons.iter().map(String::as_str).chain(["all"]) {
         let mut acc: BTreeMap<&str, Scores> = BTreeMap::new();
         for a in at_close
             .iter()
-            .filter(|a| a.m.season != seasons[0] && (season == "all" || a.m.season == season))
+            .filter(|a| a.m.season != first_season && (season == "all" || a.m.season == season))
         {
             // Only matches every forecaster has, so that the scores compare.
             let (Some(pin), Some(lrn)) = (a.pinnacle, learner.get(&a.m.match_id())) else {
@@ -534,18 +626,26 @@ pub fn walk_forward(cfg: &WalkForwardConfig) -> Result<WalkForward> {
         }
     }
 
-    // 5. The learner head's bets through the bookmaker, then every policy's results.
-    std::fs::create_dir_all(&cfg.out).with_context(|| format!("creating {}", cfg.out.display()))?;
-    let learner_out = run(&records, cfg, vec![PolicySpec::Scripted(scripted)])?;
-    write_outputs(&cfg.out, &outputs, &Default::default())?;
-    write_outputs(&cfg.out.join("learner"), &learner_out, &Default::default())?;
+    scores
+}
+
+/// Every policy's results (the baselines' and the learner head's bets) per test season and over
+/// all.
+fn policy_rows(
+    matches: &[FdMatch],
+    outputs: &Outputs,
+    learner_out: &Outputs,
+    first_season: &str,
+    test_seasons: &[String],
+    cfg: &WalkForwardConfig,
+) -> Vec<PolicyRow> {
     let by_id: HashMap<MatchId, &FdMatch> = matches.iter().map(|m| (m.match_id(), m)).collect();
-    let mut bets = bets_of(&outputs, &[]);
-    bets.extend(bets_of(&learner_out, &[("scripted", "drqn-head")]));
+    let mut bets = bets_of(outputs, &[]);
+    bets.extend(bets_of(learner_out, &[("scripted", "drqn-head")]));
     let in_test = |b: &&Bet| {
         by_id
             .get(&b.match_id)
-            .is_some_and(|m| m.season != seasons[0])
+            .is_some_and(|m| m.season != first_season)
     };
     let mut names: Vec<String> = outputs.betting.policies.clone();
     names.push("drqn-head".into());
@@ -564,20 +664,7 @@ pub fn walk_forward(cfg: &WalkForwardConfig) -> Result<WalkForward> {
             policies.push(policy_row(season, name, &mine, &by_id, cfg));
         }
     }
-    let result = WalkForward {
-        matches: matches.len(),
-        seasons: seasons.clone(),
-        test_seasons,
-        scores,
-        policies,
-        head_training,
-    };
-    std::fs::write(
-        cfg.out.join("walk_forward.json"),
-        serde_json::to_string_pretty(&result)?,
-    )?;
-    std::fs::write(cfg.out.join("walk_forward.md"), format_markdown(&result))?;
-    Ok(result)
+    policies
 }
 
 fn interval(i: Option<(f64, f64)>) -> String {

@@ -55,11 +55,11 @@ use oddsflow_dataflows::pricing::goals::{dixon_coles_tau, poisson_pmf};
 use oddsflow_dataflows::pricing::inplay::{EXPECTED_STOPPAGE_MIN, decided, red_factor};
 use oddsflow_dataflows::pricing::ladder::ladder_floor;
 use oddsflow_dataflows::pricing::margin::{apply_power, proportional};
-use std::collections::BTreeMap;
 
 use oddsflow_dataflows::model::*;
 
 use super::FeedBuilder;
+use crate::sim::market_maker::{MarketMaker, Publish};
 
 /// Default margin (overround) of modelled prices.
 pub const MARGIN: f64 = 0.05;
@@ -414,13 +414,25 @@ pub fn inplay_markets() -> Vec<(MarketKind, Vec<Selection>)> {
     ]
 }
 
-#[derive(Clone, Debug)]
-struct BookMarket {
-    kind: MarketKind,
-    selections: Vec<Selection>,
-    status: MarketStatus,
-    /// Last published price (hundredths) per selection.
-    published: BTreeMap<Selection, i64>,
+/// The importer's side of the market maker: its records go to the feed under construction,
+/// numbered by the feed's own version counter.
+struct Feed<'a> {
+    b: &'a mut FeedBuilder,
+    match_id: MatchId,
+}
+
+impl Publish for Feed<'_> {
+    fn market(&mut self, ts: EventTime, market: Market) {
+        self.b.push(ts, self.match_id, |version| {
+            Body::Market(Market { version, ..market })
+        });
+    }
+
+    fn odds(&mut self, ts: EventTime, odds: Odds) {
+        self.b.push(ts, self.match_id, |version| {
+            Body::Odds(Odds { version, ..odds })
+        });
+    }
 }
 
 /// One match's in-play markets: publishes market and modelled odds records (see the module
@@ -430,7 +442,7 @@ pub struct Book {
     match_id: MatchId,
     rates: Rates,
     margin: f64,
-    markets: Vec<BookMarket>,
+    maker: MarketMaker,
     /// Suspended markets may reopen from this time on (when nothing holds them).
     suspended_until: Option<i64>,
     /// A penalty to take holds the markets suspended.
@@ -445,7 +457,7 @@ impl Book {
             match_id,
             rates,
             margin,
-            markets: Vec::new(),
+            maker: MarketMaker::new(true),
             suspended_until: None,
             hold: false,
             modelled: 0,
@@ -458,53 +470,29 @@ impl Book {
 
     /// The status of a market of the book.
     pub fn status(&self, kind: MarketKind) -> Option<MarketStatus> {
-        self.markets
-            .iter()
-            .find(|m| m.kind == kind)
-            .map(|m| m.status)
+        self.maker.status(kind)
     }
 
     /// Is any market suspended?
     pub fn is_suspended(&self) -> bool {
-        self.markets
-            .iter()
-            .any(|m| m.status == MarketStatus::Suspended)
+        self.maker.any_suspended()
     }
 
-    fn emit_market(&self, b: &mut FeedBuilder, ts: EventTime, i: usize) {
-        let m = &self.markets[i];
-        let (kind, status, selections) = (m.kind, m.status, m.selections.clone());
-        b.push(ts, self.match_id, |version| {
-            Body::Market(Market {
-                version,
-                market: kind,
-                status,
-                phase: Phase::InPlay,
-                selections,
-            })
-        });
+    /// The maker and the sink its records go to.
+    fn desk<'a>(&'a mut self, b: &'a mut FeedBuilder) -> (&'a mut MarketMaker, Feed<'a>) {
+        let feed = Feed {
+            b,
+            match_id: self.match_id,
+        };
+        (&mut self.maker, feed)
     }
 
     /// Publishes the selections of market `i` whose ladder price changed.
     fn price(&mut self, b: &mut FeedBuilder, ts: EventTime, i: usize, o: &Outlook) {
-        let (kind, sels) = (self.markets[i].kind, self.markets[i].selections.clone());
-        let cents = prices_cents(&o.probs(kind, &sels), self.margin);
-        for (s, cents) in sels.into_iter().zip(cents) {
-            if self.markets[i].published.get(&s) == Some(&cents) {
-                continue;
-            }
-            self.markets[i].published.insert(s, cents);
-            self.modelled += 1;
-            b.push(ts, self.match_id, |version| {
-                Body::Odds(Odds {
-                    version,
-                    market: kind,
-                    selection: s,
-                    price: F64(cents as f64 / 100.0),
-                    modelled: true,
-                })
-            });
-        }
+        let probs = o.probs(self.maker.kind_at(i), self.maker.selections_at(i));
+        let cents = prices_cents(&probs, self.margin);
+        let (maker, mut feed) = self.desk(b);
+        self.modelled += maker.publish(&mut feed, ts, i, &cents, |_, _| true);
     }
 
     /// Opens (or turns in play) a market at `ts` and publishes its prices; a market decided
@@ -517,17 +505,11 @@ impl Book {
         selections: Vec<Selection>,
         state: &State,
     ) {
-        if self.markets.iter().any(|m| m.kind == kind) || decided(kind, state.score, [0, 0]) {
+        if self.maker.contains(kind) || decided(kind, state.score, [0, 0]) {
             return;
         }
-        self.markets.push(BookMarket {
-            kind,
-            selections,
-            status: MarketStatus::Open,
-            published: BTreeMap::new(),
-        });
-        let i = self.markets.len() - 1;
-        self.emit_market(b, ts, i);
+        let (maker, mut feed) = self.desk(b);
+        let i = maker.open(&mut feed, ts, kind, selections, Phase::InPlay);
         let o = outlook(self.rates, state);
         self.price(b, ts, i, &o);
     }
@@ -535,8 +517,8 @@ impl Book {
     /// Re-evaluates the open markets (nothing while suspended).
     pub fn reprice(&mut self, b: &mut FeedBuilder, ts: EventTime, state: &State) {
         let o = outlook(self.rates, state);
-        for i in 0..self.markets.len() {
-            if self.markets[i].status == MarketStatus::Open {
+        for i in 0..self.maker.len() {
+            if self.maker.status_at(i) == MarketStatus::Open {
                 self.price(b, ts, i, &o);
             }
         }
@@ -544,12 +526,8 @@ impl Book {
 
     /// Suspends the open markets at `ts`; they may reopen from `until` on.
     pub fn suspend(&mut self, b: &mut FeedBuilder, ts: EventTime, until: EventTime) {
-        for i in 0..self.markets.len() {
-            if self.markets[i].status == MarketStatus::Open {
-                self.markets[i].status = MarketStatus::Suspended;
-                self.emit_market(b, ts, i);
-            }
-        }
+        let (maker, mut feed) = self.desk(b);
+        maker.suspend_open(&mut feed, ts);
         if self.is_suspended() {
             self.suspended_until = Some(self.suspended_until.map_or(until, |u| u.max(until)));
         }
@@ -578,16 +556,9 @@ impl Book {
     /// Reopens the suspended markets at `ts` with the state's prices; a decided one closes.
     pub fn reopen(&mut self, b: &mut FeedBuilder, ts: EventTime, state: &State) {
         let o = outlook(self.rates, state);
-        for i in 0..self.markets.len() {
-            if self.markets[i].status != MarketStatus::Suspended {
-                continue;
-            }
-            if decided(self.markets[i].kind, state.score, [0, 0]) {
-                self.markets[i].status = MarketStatus::Closed;
-                self.emit_market(b, ts, i);
-            } else {
-                self.markets[i].status = MarketStatus::Open;
-                self.emit_market(b, ts, i);
+        for i in 0..self.maker.len() {
+            let (maker, mut feed) = self.desk(b);
+            if maker.reopen(&mut feed, ts, i, state.score, [0, 0]) {
                 self.price(b, ts, i, &o);
             }
         }
@@ -596,12 +567,8 @@ impl Book {
 
     /// Closes every market that is not closed (full time).
     pub fn close_all(&mut self, b: &mut FeedBuilder, ts: EventTime) {
-        for i in 0..self.markets.len() {
-            if self.markets[i].status != MarketStatus::Closed {
-                self.markets[i].status = MarketStatus::Closed;
-                self.emit_market(b, ts, i);
-            }
-        }
+        let (maker, mut feed) = self.desk(b);
+        maker.close_all(&mut feed, ts);
         self.suspended_until = None;
         self.hold = false;
     }
@@ -611,6 +578,7 @@ impl Book {
 mod tests {
     use super::*;
     use oddsflow_dataflows::pricing::ladder::{MAX_PRICE_CENTS, MIN_PRICE_CENTS};
+    use std::collections::BTreeMap;
     use std::path::Path;
 
     fn state(score: [u8; 2], reds: [u8; 2], period: Period, clock_s: i32) -> State {

@@ -33,12 +33,13 @@ use crate::io::feed::FeedWriter;
 /// per key whatever the source's order), and [`FeedBuilder::finish`] orders them by event time
 /// (stable: records of one instant keep the order they were pushed in).
 #[derive(Default)]
-pub struct FeedBuilder {
+pub(crate) struct FeedBuilder {
     records: Vec<Record>,
     version: Version,
 }
 
 impl FeedBuilder {
+    /// An empty feed.
     pub fn new() -> Self {
         Self::default()
     }
@@ -50,10 +51,12 @@ impl FeedBuilder {
         self.records.push(Record { ts, match_id, body });
     }
 
+    /// Records so far.
     pub fn len(&self) -> usize {
         self.records.len()
     }
 
+    /// No record yet?
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
@@ -66,7 +69,7 @@ impl FeedBuilder {
 }
 
 /// Writes records to a feed file (`.jsonl`, `.jsonl.gz`, `.parquet`); returns how many.
-pub fn write_feed(records: &[Record], out: &Path) -> Result<u64> {
+pub(crate) fn write_feed(records: &[Record], out: &Path) -> Result<u64> {
     let mut w = FeedWriter::create(out)?;
     for r in records {
         w.write_record(r)?;
@@ -105,7 +108,7 @@ pub(crate) fn reasons(skipped: &[String]) -> Vec<serde_json::Value> {
 
 /// What [`write_import`] wrote.
 #[derive(Clone, Debug)]
-pub struct Written {
+pub(crate) struct Written {
     /// Records in the feed.
     pub records: u64,
     /// The refused-items file (`STEM.refused.jsonl` beside the feed) and its line count, when
@@ -114,7 +117,7 @@ pub struct Written {
 }
 
 /// Writes an import: the feed at `out`, and what was refused beside it, `STEM.refused.jsonl`.
-pub fn write_import<R: ImportReport>(imported: &Imported<R>, out: &Path) -> Result<Written> {
+pub(crate) fn write_import<R: ImportReport>(imported: &Imported<R>, out: &Path) -> Result<Written> {
     let records = write_feed(&imported.records, out)?;
     let lines = imported.report.refused();
     if lines.is_empty() {
@@ -146,7 +149,7 @@ pub fn write_import<R: ImportReport>(imported: &Imported<R>, out: &Path) -> Resu
 
 /// FNV-1a over the parts (separated), masked to 52 bits so that ids survive JSON readers that
 /// hold numbers as doubles (pandas, DuckDB's JSON reader).
-pub fn stable_id(parts: &[&str]) -> u64 {
+pub(crate) fn stable_id(parts: &[&str]) -> u64 {
     let mut h = oddsflow_operators::Fnv1a::new();
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
@@ -159,13 +162,13 @@ pub fn stable_id(parts: &[&str]) -> u64 {
 
 /// A team's id from its (football-data) name: the same name gives the same id in every importer,
 /// so that ratings carry across files and sources.
-pub fn team_id(name: &str) -> TeamId {
+pub(crate) fn team_id(name: &str) -> TeamId {
     (stable_id(&["team", name.trim()]) & 0x7fff_ffff) as TeamId
 }
 
 /// Opens a text file, gunzipping `.gz` and bunzipping `.bz2` by name; a UTF-8 byte-order mark at
 /// the start is skipped.
-pub fn open_text(path: &Path) -> Result<Box<dyn BufRead>> {
+pub(crate) fn open_text(path: &Path) -> Result<Box<dyn BufRead>> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let name = path.to_string_lossy();
     let inner: Box<dyn Read> = if name.ends_with(".gz") {

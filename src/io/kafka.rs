@@ -30,7 +30,7 @@ use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::wire::{peek_ts, to_json_line};
 
 /// The header carrying a feed item's position in the recorded file.
-pub const SEQ_HEADER: &str = "oddsflow-seq";
+pub(crate) const SEQ_HEADER: &str = "oddsflow-seq";
 
 /// Settings shared by every client: the bootstrap servers, and nothing that a real broker and
 /// librdkafka's mock cluster would answer differently.
@@ -45,7 +45,7 @@ pub fn client_config(brokers: &str) -> ClientConfig {
 /// A producer's context: counts the messages the broker did not take, so that a flush can
 /// tell success from silent loss.
 #[derive(Default)]
-pub struct Deliveries {
+pub(crate) struct Deliveries {
     failed: AtomicU64,
     first_error: Mutex<Option<String>>,
 }
@@ -65,11 +65,12 @@ impl rdkafka::producer::ProducerContext for Deliveries {
     }
 }
 
-pub type FeedProducer = BaseProducer<Deliveries>;
+/// A producer that counts undelivered messages ([`Deliveries`]).
+pub(crate) type FeedProducer = BaseProducer<Deliveries>;
 
 /// A producer for the feed or the output topics: idempotent (no duplicates from its own
 /// retries), acknowledged by all in-sync replicas.
-pub fn producer(brokers: &str) -> Result<FeedProducer> {
+pub(crate) fn producer(brokers: &str) -> Result<FeedProducer> {
     client_config(brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
@@ -81,7 +82,7 @@ pub fn producer(brokers: &str) -> Result<FeedProducer> {
 }
 
 /// Waits until every message sent so far is acknowledged; an error if any was not.
-pub fn flush(producer: &FeedProducer, what: &str) -> Result<()> {
+pub(crate) fn flush(producer: &FeedProducer, what: &str) -> Result<()> {
     producer
         .flush(Duration::from_secs(60))
         .with_context(|| format!("waiting for the broker to acknowledge {what}"))?;
@@ -140,7 +141,7 @@ pub fn ensure_topics(brokers: &str, topics: &[&str], partitions: i32) -> Result<
 }
 
 /// The number of partitions of `topic`, waiting up to `timeout` for it to exist.
-pub fn partition_count(
+pub(crate) fn partition_count(
     client: &rdkafka::client::Client<impl rdkafka::ClientContext>,
     topic: &str,
     timeout: Duration,
@@ -173,9 +174,12 @@ pub enum Pace {
     Speed(f64),
 }
 
+/// What [`produce`] published.
 #[derive(Clone, Debug, Default)]
 pub struct ProduceStats {
+    /// Feed items sent (and acknowledged).
     pub records: u64,
+    /// Seconds from the start to the last acknowledgement.
     pub elapsed_s: f64,
 }
 
@@ -239,7 +243,7 @@ pub fn produce(
 }
 
 /// Sends `record`, waiting (polling for delivery reports) while the local queue is full.
-pub fn send<K, P>(producer: &FeedProducer, mut record: BaseRecord<'_, K, P>) -> Result<()>
+pub(crate) fn send<K, P>(producer: &FeedProducer, mut record: BaseRecord<'_, K, P>) -> Result<()>
 where
     K: rdkafka::message::ToBytes + ?Sized,
     P: rdkafka::message::ToBytes + ?Sized,
@@ -260,6 +264,6 @@ where
 }
 
 /// Reads a feed file's items (for `produce`).
-pub fn read_items(path: &Path) -> Result<Box<dyn Iterator<Item = Result<Payload>>>> {
+pub(crate) fn read_items(path: &Path) -> Result<Box<dyn Iterator<Item = Result<Payload>>>> {
     Ok(Box::new(crate::io::feed::read_feed(path)?))
 }

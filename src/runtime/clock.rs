@@ -18,7 +18,7 @@ fn rounded(ts: i64, granularity: u64) -> Time {
 /// The time a source gives a record with event time `ts` (`None`: unreadable) while it may send
 /// from `cap`: its own event time rounded down to the granularity, or `cap` if that is earlier
 /// (the record is *late*). Returns the time and whether the record was late.
-pub fn time_for(ts: Option<i64>, cap: Time, granularity: u64) -> (Time, bool) {
+pub(crate) fn time_for(ts: Option<i64>, cap: Time, granularity: u64) -> (Time, bool) {
     match ts.filter(|ts| *ts >= 0) {
         Some(ts) if rounded(ts, granularity) >= cap => (rounded(ts, granularity), false),
         Some(_) => (cap, true),
@@ -28,7 +28,7 @@ pub fn time_for(ts: Option<i64>, cap: Time, granularity: u64) -> (Time, bool) {
 
 /// The input frontier that a feed clock (the largest event time read) allows: the clock minus
 /// the lateness, rounded down to the granularity.
-pub fn frontier_for(clock: i64, lateness_ms: u64, granularity: u64) -> Time {
+pub(crate) fn frontier_for(clock: i64, lateness_ms: u64, granularity: u64) -> Time {
     rounded(clock.saturating_sub(lateness_ms as i64), granularity)
 }
 
@@ -37,10 +37,14 @@ pub fn frontier_for(clock: i64, lateness_ms: u64, granularity: u64) -> Time {
 /// `cap` if that was earlier.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Reclock {
+    /// The Kafka partition.
     pub partition: i32,
+    /// The offset the region ends before.
     pub end: i64,
+    /// The earliest time its records were sent at.
     pub cap: Time,
     /// Records read in the region, and how many of them were late.
     pub records: u64,
+    /// How many of them were late.
     pub late: u64,
 }

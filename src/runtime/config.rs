@@ -36,6 +36,7 @@ pub struct RunConfig {
     pub keep_outputs: bool,
     /// The policies that bet, policy `i` with id `i` (none: no bookmaker stage).
     pub policies: Vec<PolicySpec>,
+    /// The virtual bookmaker's rules (delays, tolerance, limits, bankroll).
     pub bookmaker: BookmakerConfig,
     /// Seed of the bootstrap intervals in the reports.
     pub seed: u64,
@@ -79,7 +80,7 @@ impl RunConfig {
 }
 
 /// Policy names for the reports: each spec's name, suffixed `-2`, `-3`… when repeated.
-pub fn policy_names(specs: &[PolicySpec]) -> Vec<String> {
+pub(crate) fn policy_names(specs: &[PolicySpec]) -> Vec<String> {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     specs
         .iter()

@@ -58,7 +58,9 @@ use oddsflow_dataflows::policy::{PolicyInputs, run_policies};
 /// at which times a partition's records were sent, so that a restart can send them again alike.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Fed {
+    /// A feed item with its position in the feed.
     Item(Sequenced),
+    /// A reclock entry (live runtime).
     Reclock(Reclock),
 }
 
@@ -119,7 +121,7 @@ macro_rules! tables {
     ($($(#[$doc:meta])* $name:ident: $ty:ty,)*) => {
         /// The sinks of every output on worker 0 (empty on the other workers).
         #[derive(Clone, Default)]
-        pub struct Gathered { $(pub $name: Gathering<$ty>,)* }
+        pub struct Gathered { $($(#[$doc])* pub $name: Gathering<$ty>,)* }
 
         /// Every output's changes over a range of times, consolidated: what a replay gathers,
         /// and one entry of the live runtime's changelog.
@@ -154,6 +156,7 @@ macro_rules! tables {
                 0 $(+ self.$name.len())*
             }
 
+            /// No change in any table?
             pub fn is_empty(&self) -> bool {
                 self.len() == 0
             }
@@ -162,21 +165,33 @@ macro_rules! tables {
 }
 
 tables! {
+    /// Team match statistics.
     team_match: ((MatchId, Side), TeamMatchStats),
+    /// Player match statistics.
     player_match: ((MatchId, PlayerId), PlayerMatchStats),
+    /// Player totals.
     player_totals: (PlayerId, PlayerTotals),
+    /// Team ratings.
     team_ratings: ((String, TeamId), TeamRating),
+    /// League averages.
     league_averages: (String, LeagueAverages),
+    /// Dominance per (match, window width).
     dominance: ((MatchId, u64), Dominance),
+    /// Available selections with their quotes.
     available: (SelectionKey, Quote),
+    /// Prematch closing prices.
     prematch_close: (SelectionKey, F64),
+    /// Feature vectors.
     features: (MatchId, FeatureVector),
     /// The bookmaker's decisions, at their acceptance times.
     decisions: Decision,
+    /// Settlements of the bets.
     settlements: (BetId, Settled),
+    /// Dead letters.
     dead_letters: DeadLetter,
     /// One change per valid record: the match id of a fixture, else none.
     valid: Option<MatchId>,
+    /// Valid records that changed nothing, by why.
     ignored: Ignored,
     /// The live runtime's reclock entries (none in a replay).
     reclock: Reclock,
@@ -244,6 +259,7 @@ impl Feeder {
         self.pending.push((time, item));
     }
 
+    /// Items queued and not sent yet.
     pub fn pending(&self) -> usize {
         self.pending.len()
     }
@@ -285,15 +301,16 @@ impl Feeder {
 }
 
 /// Where worker 0 collects what the policies emitted: `((policy, number), record)`.
-pub type EmittedSink = Rc<RefCell<Vec<((PolicyId, u64), Emitted)>>>;
+pub(crate) type EmittedSink = Rc<RefCell<Vec<((PolicyId, u64), Emitted)>>>;
 
 /// The pipeline as hosted on one worker.
 pub struct Hosted {
+    /// The input side.
     pub feeder: Feeder,
     /// Worker 0's sinks (empty elsewhere).
     pub gathered: Gathered,
     /// What the policies emitted (worker 0; empty elsewhere), tagged `(policy, number)`.
-    pub emitted: EmittedSink,
+    pub(crate) emitted: EmittedSink,
     /// Passes a time once every output before it has reached the sinks.
     pub probe: ProbeHandle<Time>,
 }

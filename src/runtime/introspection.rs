@@ -119,6 +119,7 @@ impl DataflowProbe {
         Some(DataflowProbe(sizes))
     }
 
+    /// The sizes and times measured so far.
     pub fn report(&self) -> DataflowReport {
         let s = self.0.borrow();
         let name = |op: &usize| {

@@ -24,13 +24,14 @@ use oddsflow_operators::Ignored;
 use super::config::{RunConfig, policy_names};
 use super::host::Frame;
 use super::introspection::DataflowReport;
-use crate::betting::ledger::{BettingOutputs, PolicyReport};
+use crate::betting::ledger::BettingOutputs;
+use crate::betting::reports::PolicyReport;
 use crate::io::table::{ChangeTable, write_json_lines};
 use crate::policy::Emitted;
 
-/// One change of an output collection: data, time, diff.
-pub type Change<D> = oddsflow_operators::Change<D, Time>;
+pub use oddsflow_dataflows::Change;
 
+/// The counts of a run: every feed item is counted once, `records_in = records_ok + rejected`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     /// Feed items read.
@@ -51,20 +52,28 @@ pub struct Summary {
     pub late: u64,
     /// Distinct matches with a valid fixture.
     pub matches: u64,
+    /// Dead letters by reason.
     pub rejected_by_reason: BTreeMap<String, u64>,
 }
 
 /// Everything a replay produces, in canonical form (consolidated, sorted by data then time).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Outputs {
+    /// Per match and side: goals, corners, cards, shots, xG, fouls.
     pub team_match: Vec<Change<((MatchId, Side), TeamMatchStats)>>,
+    /// Per match and player: goals, shots, minutes.
     pub player_match: Vec<Change<((MatchId, PlayerId), PlayerMatchStats)>>,
+    /// Per player, over the matches played.
     pub player_totals: Vec<Change<(PlayerId, PlayerTotals)>>,
+    /// Per (league, team): form, attack and defence ratings, Elo.
     pub team_ratings: Vec<Change<((String, TeamId), TeamRating)>>,
+    /// Per league: goals per match, home and away.
     pub league_averages: Vec<Change<(String, LeagueAverages)>>,
     /// `((match, window width ms), Dominance)` for live matches.
     pub dominance: Vec<Change<((MatchId, u64), Dominance)>>,
+    /// What can be bet on now: per selection, its price and phase.
     pub available: Vec<Change<(SelectionKey, Quote)>>,
+    /// Each selection's last prematch price.
     pub prematch_close: Vec<Change<(SelectionKey, F64)>>,
     /// The feature deltas (the offline store's content).
     pub features: Vec<Change<(MatchId, FeatureVector)>>,
@@ -76,6 +85,7 @@ pub struct Outputs {
     pub reports: Vec<PolicyReport>,
     /// Each policy's starting bankroll.
     pub bankroll: f64,
+    /// The counts.
     pub summary: Summary,
     /// What the policies emitted beside their bets (a learner's finished episodes, when asked
     /// for), by policy in the order each emitted them. Not written to files.
@@ -85,8 +95,11 @@ pub struct Outputs {
 /// What the run measured, beside the outputs (not part of the canonical outputs).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RunStats {
+    /// Timely workers.
     pub workers: usize,
+    /// Wall-clock seconds.
     pub elapsed_s: f64,
+    /// Feed items per second.
     pub records_per_s: f64,
     /// Worker 0's arrangements and operator times, when the run measured them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -157,7 +170,7 @@ impl Outputs {
             summary,
             emitted: Vec::new(),
         };
-        outputs.reports = crate::betting::ledger::reports(
+        outputs.reports = crate::betting::reports::reports(
             &outputs.betting,
             &outputs.prematch_close,
             cfg.bookmaker.bankroll,
@@ -251,7 +264,7 @@ pub fn write_outputs(dir: &Path, outputs: &Outputs, stats: &RunStats) -> Result<
     )?;
     write_json_lines(&dir.join("dead_letter.jsonl"), outputs.dead_letters.iter())?;
     if !outputs.betting.policies.is_empty() {
-        crate::betting::ledger::write_betting(dir, &outputs.betting, outputs.bankroll)?;
+        crate::betting::files::write_betting(dir, &outputs.betting, outputs.bankroll)?;
     }
     #[derive(Serialize)]
     struct SummaryFile<'a> {

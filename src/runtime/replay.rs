@@ -63,7 +63,7 @@ pub fn replay(
 }
 
 /// A progress spinner on stderr, drawn only on a terminal.
-pub fn progress_bar(show: bool) -> Option<indicatif::ProgressBar> {
+pub(crate) fn progress_bar(show: bool) -> Option<indicatif::ProgressBar> {
     (show && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(

@@ -131,6 +131,7 @@
 
 mod concurrent;
 mod game;
+pub(crate) mod market_maker;
 mod names;
 mod noise;
 pub(crate) mod pricing;

@@ -267,182 +267,235 @@ fn season(cycle: usize) -> String {
     format!("{}-{:02}", y, (y + 1) % 100)
 }
 
+/// A fixture before it has a slot: (league, season, home, away), indices into the world.
+type Fixture = (usize, String, usize, usize);
+
 impl World {
+    /// The world of a configuration: leagues and teams, then the fixture order, then the
+    /// calendar (all from the world stream, in that order).
     pub(crate) fn build(cfg: &SimConfig) -> World {
         let mut rng = ChaCha8Rng::seed_from_u64(sub_seed(cfg.seed, STREAM_WORLD, 0));
-        let n_leagues = cfg.leagues;
-        let n_teams = cfg.teams_per_league;
-
-        let mut teams = Vec::new();
-        let mut leagues = Vec::new();
-        for l in 0..n_leagues {
-            let base_goals = rng.random_range(1.05f64..1.30).ln();
-            let home_adv = rng.random_range(0.12..0.26);
-            let referees = (0..10).map(|_| person(&mut rng)).collect();
-            let mut members = Vec::new();
-            for t in 0..n_teams {
-                let global = teams.len();
-                let id = (l as u32 + 1) * 100 + t as u32 + 1;
-                let town = TOWNS[global % TOWNS.len()];
-                let suffix = CLUB_SUFFIXES[(global / TOWNS.len()) % CLUB_SUFFIXES.len()];
-                let lap = global / (TOWNS.len() * CLUB_SUFFIXES.len());
-                let name = if lap == 0 {
-                    format!("{town} {suffix}")
-                } else {
-                    format!("{town} {suffix} {}", lap + 1)
-                };
-                let venue = format!(
-                    "{town} {}",
-                    VENUE_KINDS[(global / TOWNS.len()) % VENUE_KINDS.len()]
-                );
-                let attack0 = 0.17 * normal(&mut rng);
-                let defence0 = 0.17 * normal(&mut rng);
-                let formation = rng.random_range(0..FORMATIONS.len());
-                let mut squad = Vec::new();
-                let mut k = 0u32;
-                for (role, labels) in SQUAD {
-                    for &natural in labels {
-                        k += 1;
-                        squad.push(SquadPlayer {
-                            id: id * 100 + k,
-                            name: person(&mut rng),
-                            role,
-                            natural,
-                            quality: normal(&mut rng),
-                        });
-                    }
-                }
-                members.push(global);
-                teams.push(Team {
-                    id,
-                    name,
-                    venue,
-                    formation,
-                    squad,
-                    attack0,
-                    defence0,
-                });
-            }
-            leagues.push(League {
-                code: format!("SIM{}", l + 1),
-                teams: members,
-                referees,
-                base_goals,
-                home_adv,
-            });
-        }
-
-        // Fixture order: by cycle (season), by round, interleaving the leagues, so that a
-        // "matchday" of every league comes before the next.
-        let rounds = double_round_robin(n_teams);
-        let mut order: Vec<(usize, String, usize, usize)> = Vec::new(); // (league, season, home, away)
-        let mut cycle = 0;
-        'outer: while !rounds.is_empty() {
-            // Each season reshuffles who is "team 0" of the circle.
-            let perms: Vec<Vec<usize>> = (0..n_leagues)
-                .map(|l| {
-                    let mut p = leagues[l].teams.clone();
-                    for i in (1..p.len()).rev() {
-                        let j = rng.random_range(0..=i);
-                        p.swap(i, j);
-                    }
-                    p
-                })
-                .collect();
-            for round in &rounds {
-                for (l, perm) in perms.iter().enumerate() {
-                    for &(h, a) in round {
-                        if order.len() >= cfg.matches {
-                            break 'outer;
-                        }
-                        order.push((l, season(cycle), perm[h], perm[a]));
-                    }
-                }
-            }
-            cycle += 1;
-        }
-
-        // Calendar: kick-off slots of `slot_minutes`, `slots_per_day` per day from start_ms, at
-        // most `kickoffs_per_slot` per slot; a team rests `min_rest_minutes` between kick-offs.
-        // Greedy: each fixture, in order, takes the earliest slot that fits.
-        let slot_ms = cfg.slot_minutes * MIN_MS;
-        let spd = cfg.slots_per_day;
-        let slot_time =
-            |s: usize| cfg.start_ms + (s / spd) as i64 * DAY_MS + (s % spd) as i64 * slot_ms;
-        let first_slot_at_or_after = |t: i64| -> usize {
-            let rel = (t - cfg.start_ms).max(0);
-            let day = rel / DAY_MS;
-            let within = rel - day * DAY_MS;
-            let idx = (within + slot_ms - 1) / slot_ms;
-            if idx as usize >= spd {
-                (day as usize + 1) * spd
-            } else {
-                day as usize * spd + idx as usize
-            }
-        };
-        let rest_ms = cfg.min_rest_minutes * MIN_MS;
-        let mut counts: Vec<usize> = Vec::new();
-        let mut first_open = 0usize;
-        let mut last_ko: Vec<Option<i64>> = vec![None; teams.len()];
-        let mut strength: Vec<Strength> = teams
-            .iter()
-            .map(|t| Strength {
-                attack: t.attack0,
-                defence: t.defence0,
-            })
-            .collect();
-        let mut matches = Vec::with_capacity(order.len());
-        for (index, (l, season, h, a)) in order.into_iter().enumerate() {
-            let ready = match (last_ko[h], last_ko[a]) {
-                (Some(x), Some(y)) => Some(x.max(y) + rest_ms),
-                (Some(x), None) | (None, Some(x)) => Some(x + rest_ms),
-                (None, None) => None,
-            };
-            let mut s = ready.map_or(first_open, |r| first_slot_at_or_after(r).max(first_open));
-            loop {
-                if counts.len() <= s {
-                    counts.resize(s + 1, 0);
-                }
-                if counts[s] < cfg.kickoffs_per_slot {
-                    break;
-                }
-                s += 1;
-            }
-            counts[s] += 1;
-            while first_open < counts.len() && counts[first_open] >= cfg.kickoffs_per_slot {
-                first_open += 1;
-            }
-            let kickoff = slot_time(s);
-            last_ko[h] = Some(kickoff);
-            last_ko[a] = Some(kickoff);
-            let referee =
-                leagues[l].referees[rng.random_range(0..leagues[l].referees.len())].clone();
-            matches.push(MatchPlan {
-                index,
-                match_id: cfg.first_match_id + index as u64,
-                league: l,
-                season,
-                kickoff,
-                home: h,
-                away: a,
-                referee,
-                strength: [strength[h], strength[a]],
-            });
-            // Slow drift of both teams' strengths, reverting to their long-run levels.
-            for t in [h, a] {
-                let st = &mut strength[t];
-                st.attack +=
-                    0.05 * (teams[t].attack0 - st.attack) + cfg.strength_drift * normal(&mut rng);
-                st.defence +=
-                    0.05 * (teams[t].defence0 - st.defence) + cfg.strength_drift * normal(&mut rng);
-            }
-        }
+        let (leagues, teams) = leagues_and_teams(cfg, &mut rng);
+        let order = fixture_order(cfg, &mut rng, &leagues);
+        let matches = calendar(cfg, &mut rng, &leagues, &teams, order);
         World {
             leagues,
             teams,
             matches,
         }
     }
+}
+
+/// The leagues (goal level, home advantage, referees) and their teams.
+fn leagues_and_teams(cfg: &SimConfig, rng: &mut ChaCha8Rng) -> (Vec<League>, Vec<Team>) {
+    let mut teams = Vec::new();
+    let mut leagues = Vec::new();
+    for l in 0..cfg.leagues {
+        let base_goals = rng.random_range(1.05f64..1.30).ln();
+        let home_adv = rng.random_range(0.12..0.26);
+        let referees = (0..10).map(|_| person(rng)).collect();
+        let mut members = Vec::new();
+        for t in 0..cfg.teams_per_league {
+            let global = teams.len();
+            members.push(global);
+            teams.push(team(rng, l, t, global));
+        }
+        leagues.push(League {
+            code: format!("SIM{}", l + 1),
+            teams: members,
+            referees,
+            base_goals,
+            home_adv,
+        });
+    }
+    (leagues, teams)
+}
+
+/// Team `t` of league `l`, the `global`-th team of the world: name, venue, strengths, usual
+/// formation and squad.
+fn team(rng: &mut ChaCha8Rng, l: usize, t: usize, global: usize) -> Team {
+    let id = (l as u32 + 1) * 100 + t as u32 + 1;
+    let town = TOWNS[global % TOWNS.len()];
+    let suffix = CLUB_SUFFIXES[(global / TOWNS.len()) % CLUB_SUFFIXES.len()];
+    let lap = global / (TOWNS.len() * CLUB_SUFFIXES.len());
+    let name = if lap == 0 {
+        format!("{town} {suffix}")
+    } else {
+        format!("{town} {suffix} {}", lap + 1)
+    };
+    let venue = format!(
+        "{town} {}",
+        VENUE_KINDS[(global / TOWNS.len()) % VENUE_KINDS.len()]
+    );
+    let attack0 = 0.17 * normal(rng);
+    let defence0 = 0.17 * normal(rng);
+    let formation = rng.random_range(0..FORMATIONS.len());
+    let mut squad = Vec::new();
+    let mut k = 0u32;
+    for (role, labels) in SQUAD {
+        for &natural in labels {
+            k += 1;
+            squad.push(SquadPlayer {
+                id: id * 100 + k,
+                name: person(rng),
+                role,
+                natural,
+                quality: normal(rng),
+            });
+        }
+    }
+    Team {
+        id,
+        name,
+        venue,
+        formation,
+        squad,
+        attack0,
+        defence0,
+    }
+}
+
+/// Fixture order: by cycle (season), by round, interleaving the leagues, so that a "matchday"
+/// of every league comes before the next; `cfg.matches` fixtures.
+fn fixture_order(cfg: &SimConfig, rng: &mut ChaCha8Rng, leagues: &[League]) -> Vec<Fixture> {
+    let rounds = double_round_robin(cfg.teams_per_league);
+    let mut order: Vec<Fixture> = Vec::new();
+    let mut cycle = 0;
+    'outer: while !rounds.is_empty() {
+        // Each season reshuffles who is "team 0" of the circle.
+        let perms: Vec<Vec<usize>> = (0..cfg.leagues)
+            .map(|l| {
+                let mut p = leagues[l].teams.clone();
+                for i in (1..p.len()).rev() {
+                    let j = rng.random_range(0..=i);
+                    p.swap(i, j);
+                }
+                p
+            })
+            .collect();
+        for round in &rounds {
+            for (l, perm) in perms.iter().enumerate() {
+                for &(h, a) in round {
+                    if order.len() >= cfg.matches {
+                        break 'outer;
+                    }
+                    order.push((l, season(cycle), perm[h], perm[a]));
+                }
+            }
+        }
+        cycle += 1;
+    }
+    order
+}
+
+/// The kick-off slots of a calendar: `slot_minutes` apart, `slots_per_day` per day from
+/// `start_ms`, at most `kickoffs_per_slot` each.
+struct Slots<'a> {
+    cfg: &'a SimConfig,
+    slot_ms: i64,
+    /// Kick-offs taken per slot so far.
+    counts: Vec<usize>,
+    /// The first slot that is not full.
+    first_open: usize,
+}
+
+impl Slots<'_> {
+    fn time(&self, s: usize) -> i64 {
+        let spd = self.cfg.slots_per_day;
+        self.cfg.start_ms + (s / spd) as i64 * DAY_MS + (s % spd) as i64 * self.slot_ms
+    }
+
+    fn first_at_or_after(&self, t: i64) -> usize {
+        let spd = self.cfg.slots_per_day;
+        let rel = (t - self.cfg.start_ms).max(0);
+        let day = rel / DAY_MS;
+        let within = rel - day * DAY_MS;
+        let idx = (within + self.slot_ms - 1) / self.slot_ms;
+        if idx as usize >= spd {
+            (day as usize + 1) * spd
+        } else {
+            day as usize * spd + idx as usize
+        }
+    }
+
+    /// Takes the earliest slot not full at or after `ready` (any, when `None`): its kick-off.
+    fn take(&mut self, ready: Option<i64>) -> i64 {
+        let per_slot = self.cfg.kickoffs_per_slot;
+        let mut s = ready.map_or(self.first_open, |r| {
+            self.first_at_or_after(r).max(self.first_open)
+        });
+        loop {
+            if self.counts.len() <= s {
+                self.counts.resize(s + 1, 0);
+            }
+            if self.counts[s] < per_slot {
+                break;
+            }
+            s += 1;
+        }
+        self.counts[s] += 1;
+        while self.first_open < self.counts.len() && self.counts[self.first_open] >= per_slot {
+            self.first_open += 1;
+        }
+        self.time(s)
+    }
+}
+
+/// Calendar: greedy, each fixture in order takes the earliest slot that fits, a team resting
+/// `min_rest_minutes` between kick-offs; the teams' strengths drift from match to match.
+fn calendar(
+    cfg: &SimConfig,
+    rng: &mut ChaCha8Rng,
+    leagues: &[League],
+    teams: &[Team],
+    order: Vec<Fixture>,
+) -> Vec<MatchPlan> {
+    let mut slots = Slots {
+        cfg,
+        slot_ms: cfg.slot_minutes * MIN_MS,
+        counts: Vec::new(),
+        first_open: 0,
+    };
+    let rest_ms = cfg.min_rest_minutes * MIN_MS;
+    let mut last_ko: Vec<Option<i64>> = vec![None; teams.len()];
+    let mut strength: Vec<Strength> = teams
+        .iter()
+        .map(|t| Strength {
+            attack: t.attack0,
+            defence: t.defence0,
+        })
+        .collect();
+    let mut matches = Vec::with_capacity(order.len());
+    for (index, (l, season, h, a)) in order.into_iter().enumerate() {
+        let ready = match (last_ko[h], last_ko[a]) {
+            (Some(x), Some(y)) => Some(x.max(y) + rest_ms),
+            (Some(x), None) | (None, Some(x)) => Some(x + rest_ms),
+            (None, None) => None,
+        };
+        let kickoff = slots.take(ready);
+        last_ko[h] = Some(kickoff);
+        last_ko[a] = Some(kickoff);
+        let referee = leagues[l].referees[rng.random_range(0..leagues[l].referees.len())].clone();
+        matches.push(MatchPlan {
+            index,
+            match_id: cfg.first_match_id + index as u64,
+            league: l,
+            season,
+            kickoff,
+            home: h,
+            away: a,
+            referee,
+            strength: [strength[h], strength[a]],
+        });
+        // Slow drift of both teams' strengths, reverting to their long-run levels.
+        for t in [h, a] {
+            let st = &mut strength[t];
+            st.attack += 0.05 * (teams[t].attack0 - st.attack) + cfg.strength_drift * normal(rng);
+            st.defence +=
+                0.05 * (teams[t].defence0 - st.defence) + cfg.strength_drift * normal(rng);
+        }
+    }
+    matches
 }
 
 #[cfg(test)]
