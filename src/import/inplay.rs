@@ -62,26 +62,26 @@ use super::FeedBuilder;
 use crate::sim::market_maker::{MarketMaker, Publish};
 
 /// Default margin (overround) of modelled prices.
-pub const MARGIN: f64 = 0.05;
+pub(crate) const MARGIN: f64 = 0.05;
 /// Markets stay suspended this long (event time) after a goal, a sending-off or a penalty.
-pub const SUSPEND_MS: i64 = 60_000;
+pub(crate) const SUSPEND_MS: i64 = 60_000;
 /// At least this many minutes of the current half are left to play.
-pub const MIN_REMAINING_MIN: f64 = 0.5;
+pub(crate) const MIN_REMAINING_MIN: f64 = 0.5;
 /// Remaining goals per side that the score grid tracks (the tail is folded into the last cell).
-pub const MAX_GOALS: usize = 16;
+pub(crate) const MAX_GOALS: usize = 16;
 
 /// The match model: expected goals of each side over a whole match, and the Dixon–Coles
 /// dependence of low scores (`rho`; 0 = independent Poisson).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Rates {
-    pub home: f64,
-    pub away: f64,
-    pub rho: f64,
+pub(crate) struct Rates {
+    pub(crate) home: f64,
+    pub(crate) away: f64,
+    pub(crate) rho: f64,
 }
 
 impl Rates {
     /// Independent Poisson rates.
-    pub const fn poisson(home: f64, away: f64) -> Rates {
+    pub(crate) const fn poisson(home: f64, away: f64) -> Rates {
         Rates {
             home,
             away,
@@ -93,14 +93,14 @@ impl Rates {
 /// The distribution of the final score: the current score plus the remaining goals, Poisson
 /// for each side with Dixon–Coles' correction of the low cells.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Outlook {
-    pub score: [u8; 2],
+pub(crate) struct Outlook {
+    pub(crate) score: [u8; 2],
     /// `grid[i][j]`: probability of `i` more goals for home and `j` more for away.
-    pub grid: [[f64; MAX_GOALS]; MAX_GOALS],
+    pub(crate) grid: [[f64; MAX_GOALS]; MAX_GOALS],
 }
 
 impl Outlook {
-    pub fn new(score: [u8; 2], means: [f64; 2], rho: f64) -> Outlook {
+    pub(crate) fn new(score: [u8; 2], means: [f64; 2], rho: f64) -> Outlook {
         let (ph, pa) = (
             poisson_pmf::<MAX_GOALS>(means[0]),
             poisson_pmf::<MAX_GOALS>(means[1]),
@@ -139,7 +139,7 @@ impl Outlook {
     }
 
     /// Home win, draw, away win.
-    pub fn one_x_two(&self) -> [f64; 3] {
+    pub(crate) fn one_x_two(&self) -> [f64; 3] {
         let mut r = [0.0; 3];
         self.each_final(|h, a, p| {
             r[match h.cmp(&a) {
@@ -152,7 +152,7 @@ impl Outlook {
     }
 
     /// P(total goals > line) (a whole line's push counts as not over).
-    pub fn over(&self, line: Line) -> f64 {
+    pub(crate) fn over(&self, line: Line) -> f64 {
         let mut over = 0.0;
         self.each_final(|h, a, p| {
             if f64::from(h + a) > line.goals() {
@@ -163,7 +163,7 @@ impl Outlook {
     }
 
     /// P(both teams score).
-    pub fn btts(&self) -> f64 {
+    pub(crate) fn btts(&self) -> f64 {
         let mut yes = 0.0;
         self.each_final(|h, a, p| {
             if h > 0 && a > 0 {
@@ -175,7 +175,7 @@ impl Outlook {
 
     /// The probability of each selection of a market (0 for a selection the model does not
     /// price, and for markets other than 1X2, over/under and both teams to score).
-    pub fn probs(&self, kind: MarketKind, selections: &[Selection]) -> Vec<f64> {
+    pub(crate) fn probs(&self, kind: MarketKind, selections: &[Selection]) -> Vec<f64> {
         let (yes, no, p) = match kind {
             MarketKind::MatchOdds => {
                 let [h, d, a] = self.one_x_two();
@@ -210,14 +210,17 @@ impl Outlook {
 
 /// The margin-free probabilities the fit aims at: 1X2 and, when quoted, over 2.5.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Targets {
-    pub one_x_two: [f64; 3],
-    pub over_2_5: Option<f64>,
+pub(crate) struct Targets {
+    pub(crate) one_x_two: [f64; 3],
+    pub(crate) over_2_5: Option<f64>,
 }
 
 impl Targets {
     /// From prices in market order (1X2 = home, draw, away; over/under = over, under).
-    pub fn from_prices(one_x_two: &[f64], over_under_2_5: Option<&[f64]>) -> Option<Targets> {
+    pub(crate) fn from_prices(
+        one_x_two: &[f64],
+        over_under_2_5: Option<&[f64]>,
+    ) -> Option<Targets> {
         let x = proportional(one_x_two).filter(|x| x.len() == 3)?;
         let over = over_under_2_5
             .and_then(proportional)
@@ -233,7 +236,7 @@ impl Targets {
 const LINE_2_5: Line = Line(10);
 
 /// The model's kick-off probabilities `[home, draw, away, over 2.5]` of whole-match rates.
-pub fn kickoff_probs(rates: Rates) -> [f64; 4] {
+pub(crate) fn kickoff_probs(rates: Rates) -> [f64; 4] {
     let o = Outlook::new([0, 0], [rates.home, rates.away], rates.rho);
     let [h, d, a] = o.one_x_two();
     [h, d, a, o.over(LINE_2_5)]
@@ -248,8 +251,9 @@ fn loss(rates: Rates, t: &Targets) -> f64 {
     l
 }
 
+#[cfg(test)]
 /// The largest absolute difference between the model's kick-off probabilities and the targets.
-pub fn fit_error(rates: Rates, t: &Targets) -> f64 {
+pub(crate) fn fit_error(rates: Rates, t: &Targets) -> f64 {
     let p = kickoff_probs(rates);
     let mut e = (0..3)
         .map(|i| (p[i] - t.one_x_two[i]).abs())
@@ -262,7 +266,7 @@ pub fn fit_error(rates: Rates, t: &Targets) -> f64 {
 
 /// The range of ρ that keeps every Dixon–Coles factor non-negative at these means, within
 /// ±[`RHO_MAX`].
-pub fn rho_bounds(home: f64, away: f64) -> (f64, f64) {
+pub(crate) fn rho_bounds(home: f64, away: f64) -> (f64, f64) {
     let lo = (-1.0 / home.max(1e-9))
         .max(-1.0 / away.max(1e-9))
         .max(-RHO_MAX);
@@ -271,11 +275,11 @@ pub fn rho_bounds(home: f64, away: f64) -> (f64, f64) {
 }
 
 /// Bound on the fitted Dixon–Coles ρ (fitted values on real closes lie well inside).
-pub const RHO_MAX: f64 = 0.35;
+pub(crate) const RHO_MAX: f64 = 0.35;
 
 /// Least-squares match model (see the module docs): a 0.05 grid of independent Poisson rates,
 /// then a pattern search over the rates and, when over/under 2.5 is a target, ρ.
-pub fn fit(t: &Targets) -> Rates {
+pub(crate) fn fit(t: &Targets) -> Rates {
     const LO: f64 = 0.05;
     const HI: f64 = 5.0;
     let mut best = (f64::INFINITY, Rates::poisson(1.4, 1.1));
@@ -329,7 +333,7 @@ pub fn fit(t: &Targets) -> Rates {
 
 /// Where the match is, for the remaining play time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Period {
+pub(crate) enum Period {
     FirstHalf,
     HalfTime,
     SecondHalf,
@@ -337,17 +341,17 @@ pub enum Period {
 
 /// The live state the model prices from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct State {
-    pub score: [u8; 2],
+pub(crate) struct State {
+    pub(crate) score: [u8; 2],
     /// Sendings-off (red cards and second yellows) of home, away.
-    pub reds: [u8; 2],
-    pub period: Period,
+    pub(crate) reds: [u8; 2],
+    pub(crate) period: Period,
     /// Match clock in seconds (45:00 = 2700 at the start of the second half).
-    pub clock_s: i32,
+    pub(crate) clock_s: i32,
 }
 
 impl State {
-    pub fn kickoff() -> State {
+    pub(crate) fn kickoff() -> State {
         State {
             score: [0, 0],
             reds: [0, 0],
@@ -359,7 +363,7 @@ impl State {
 
 /// The share of the match's expected play time still to come: 1 at kick-off, falling with the
 /// clock, never below [`MIN_REMAINING_MIN`] minutes of the current half.
-pub fn remaining_share(period: Period, clock_s: i32) -> f64 {
+pub(crate) fn remaining_share(period: Period, clock_s: i32) -> f64 {
     let [s1, s2] = EXPECTED_STOPPAGE_MIN;
     let end1 = 45.0 + s1;
     let second = 45.0 + s2;
@@ -374,7 +378,7 @@ pub fn remaining_share(period: Period, clock_s: i32) -> f64 {
 }
 
 /// Expected remaining goals of home and away.
-pub fn remaining_means(rates: Rates, state: &State) -> [f64; 2] {
+pub(crate) fn remaining_means(rates: Rates, state: &State) -> [f64; 2] {
     let r = remaining_share(state.period, state.clock_s);
     [
         rates.home * r * red_factor(0, state.reds),
@@ -383,13 +387,13 @@ pub fn remaining_means(rates: Rates, state: &State) -> [f64; 2] {
 }
 
 /// The outlook of a state.
-pub fn outlook(rates: Rates, state: &State) -> Outlook {
+pub(crate) fn outlook(rates: Rates, state: &State) -> Outlook {
     Outlook::new(state.score, remaining_means(rates, state), rates.rho)
 }
 
 /// The published prices (hundredths) of a market's probabilities: power margin, then the
 /// ladder.
-pub fn prices_cents(probs: &[f64], margin: f64) -> Vec<i64> {
+pub(crate) fn prices_cents(probs: &[f64], margin: f64) -> Vec<i64> {
     apply_power(probs, margin)
         .into_iter()
         .map(|pi| ladder_floor(if pi > 0.0 { 1.0 / pi } else { f64::INFINITY }))
@@ -397,7 +401,7 @@ pub fn prices_cents(probs: &[f64], margin: f64) -> Vec<i64> {
 }
 
 /// The in-play markets the importer runs: 1X2, over/under 1.5, 2.5 and 3.5, both teams to score.
-pub fn inplay_markets() -> Vec<(MarketKind, Vec<Selection>)> {
+pub(crate) fn inplay_markets() -> Vec<(MarketKind, Vec<Selection>)> {
     use Selection as S;
     let ou = |q| {
         (
@@ -438,7 +442,7 @@ impl Publish for Feed<'_> {
 /// One match's in-play markets: publishes market and modelled odds records (see the module
 /// docs). The caller drives it in event-time order.
 #[derive(Clone, Debug)]
-pub struct Book {
+pub(crate) struct Book {
     match_id: MatchId,
     rates: Rates,
     margin: f64,
@@ -448,11 +452,11 @@ pub struct Book {
     /// A penalty to take holds the markets suspended.
     hold: bool,
     /// Modelled odds records published.
-    pub modelled: usize,
+    pub(crate) modelled: usize,
 }
 
 impl Book {
-    pub fn new(match_id: MatchId, rates: Rates, margin: f64) -> Book {
+    pub(crate) fn new(match_id: MatchId, rates: Rates, margin: f64) -> Book {
         Book {
             match_id,
             rates,
@@ -464,17 +468,14 @@ impl Book {
         }
     }
 
-    pub fn rates(&self) -> Rates {
-        self.rates
-    }
-
+    #[cfg(test)]
     /// The status of a market of the book.
-    pub fn status(&self, kind: MarketKind) -> Option<MarketStatus> {
+    pub(crate) fn status(&self, kind: MarketKind) -> Option<MarketStatus> {
         self.maker.status(kind)
     }
 
     /// Is any market suspended?
-    pub fn is_suspended(&self) -> bool {
+    pub(crate) fn is_suspended(&self) -> bool {
         self.maker.any_suspended()
     }
 
@@ -497,7 +498,7 @@ impl Book {
 
     /// Opens (or turns in play) a market at `ts` and publishes its prices; a market decided
     /// already is not opened.
-    pub fn open(
+    pub(crate) fn open(
         &mut self,
         b: &mut FeedBuilder,
         ts: EventTime,
@@ -515,7 +516,7 @@ impl Book {
     }
 
     /// Re-evaluates the open markets (nothing while suspended).
-    pub fn reprice(&mut self, b: &mut FeedBuilder, ts: EventTime, state: &State) {
+    pub(crate) fn reprice(&mut self, b: &mut FeedBuilder, ts: EventTime, state: &State) {
         let o = outlook(self.rates, state);
         for i in 0..self.maker.len() {
             if self.maker.status_at(i) == MarketStatus::Open {
@@ -525,7 +526,7 @@ impl Book {
     }
 
     /// Suspends the open markets at `ts`; they may reopen from `until` on.
-    pub fn suspend(&mut self, b: &mut FeedBuilder, ts: EventTime, until: EventTime) {
+    pub(crate) fn suspend(&mut self, b: &mut FeedBuilder, ts: EventTime, until: EventTime) {
         let (maker, mut feed) = self.desk(b);
         maker.suspend_open(&mut feed, ts);
         if self.is_suspended() {
@@ -534,19 +535,15 @@ impl Book {
     }
 
     /// Holds the suspension (a penalty to take) or releases it at `ts` (reopening no earlier).
-    pub fn hold(&mut self, on: bool, ts: EventTime) {
+    pub(crate) fn hold(&mut self, on: bool, ts: EventTime) {
         if self.hold && !on && self.is_suspended() {
             self.suspended_until = Some(self.suspended_until.map_or(ts, |u| u.max(ts)));
         }
         self.hold = on;
     }
 
-    pub fn is_held(&self) -> bool {
-        self.hold
-    }
-
     /// When the suspended markets are due to reopen (`None`: nothing suspended, or held).
-    pub fn reopen_due(&self) -> Option<EventTime> {
+    pub(crate) fn reopen_due(&self) -> Option<EventTime> {
         if self.hold || !self.is_suspended() {
             return None;
         }
@@ -554,7 +551,7 @@ impl Book {
     }
 
     /// Reopens the suspended markets at `ts` with the state's prices; a decided one closes.
-    pub fn reopen(&mut self, b: &mut FeedBuilder, ts: EventTime, state: &State) {
+    pub(crate) fn reopen(&mut self, b: &mut FeedBuilder, ts: EventTime, state: &State) {
         let o = outlook(self.rates, state);
         for i in 0..self.maker.len() {
             let (maker, mut feed) = self.desk(b);
@@ -566,7 +563,7 @@ impl Book {
     }
 
     /// Closes every market that is not closed (full time).
-    pub fn close_all(&mut self, b: &mut FeedBuilder, ts: EventTime) {
+    pub(crate) fn close_all(&mut self, b: &mut FeedBuilder, ts: EventTime) {
         let (maker, mut feed) = self.desk(b);
         maker.close_all(&mut feed, ts);
         self.suspended_until = None;

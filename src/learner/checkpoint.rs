@@ -31,13 +31,13 @@ use super::encode::{ACTIONS, feature_schema};
 use super::model::{Drqn, DrqnConfig};
 
 /// The version of the checkpoint layout written by [`save`] and accepted by [`load`].
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// The metadata file of a checkpoint directory.
-pub const META_FILE: &str = "checkpoint.json";
+pub(crate) const META_FILE: &str = "checkpoint.json";
 
 /// The parameter file of a checkpoint directory (burnpack).
-pub const PARAMS_FILE: &str = "model.bpk";
+pub(crate) const PARAMS_FILE: &str = "model.bpk";
 
 /// What `checkpoint.json` holds.
 #[derive(Debug, Serialize, Deserialize)]
@@ -59,9 +59,10 @@ struct Meta {
     updates: u64,
 }
 
+#[cfg(test)]
 /// Writes a checkpoint of `model` (built from `model_cfg`, acting for `policy_cfg`) into `dir`,
 /// creating it if needed. Existing checkpoint files there are replaced.
-pub fn save(
+pub(crate) fn save(
     dir: &Path,
     model: &Drqn,
     model_cfg: &DrqnConfig,
@@ -71,7 +72,7 @@ pub fn save(
 }
 
 /// [`save`], recording that `updates` training updates led to `model`.
-pub fn save_with_updates(
+pub(crate) fn save_with_updates(
     dir: &Path,
     model: &Drqn,
     model_cfg: &DrqnConfig,
@@ -129,7 +130,10 @@ pub fn save_with_updates(
 ///
 /// Fails, naming the file, when a file is missing or unreadable; and when the checkpoint does
 /// not fit this build (format version, feature schema, action count, parameter shapes).
-pub fn load(dir: &Path, device: &Device) -> anyhow::Result<(Drqn, DrqnConfig, DrqnPolicyConfig)> {
+pub(crate) fn load(
+    dir: &Path,
+    device: &Device,
+) -> anyhow::Result<(Drqn, DrqnConfig, DrqnPolicyConfig)> {
     let meta_path = dir.join(META_FILE);
     let text = fs::read_to_string(&meta_path)
         .with_context(|| format!("reading checkpoint metadata {}", meta_path.display()))?;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DrqnPolicyConfig {
+    /// Seed of the initial weights, exploration and training samples.
     pub seed: u64,
     /// Width of the network (input projection and GRU state).
     pub hidden: usize,
@@ -18,7 +19,9 @@ pub struct DrqnPolicyConfig {
     pub n_step: usize,
     /// Adam learning rate.
     pub lr: f64,
+    /// Exploration rate at the first decision.
     pub epsilon_start: f64,
+    /// Exploration rate after `epsilon_decay_steps` decisions.
     pub epsilon_end: f64,
     /// Decisions over which epsilon falls linearly from start to end.
     pub epsilon_decay_steps: u64,
@@ -97,6 +100,7 @@ pub struct DrqnPolicyConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CouponConfig {
+    /// Build coupons at all.
     pub enabled: bool,
     /// Least estimated edge `p̂ · price − 1` of every leg.
     pub min_edge: f64,

@@ -31,7 +31,7 @@ use oddsflow_dataflows::model::{Line, MarketKind, MatchStatus, Selection};
 use oddsflow_dataflows::policy::View;
 
 /// The selections the learner can back.
-pub const SELECTIONS: [(MarketKind, Selection); 9] = [
+pub(crate) const SELECTIONS: [(MarketKind, Selection); 9] = [
     (MarketKind::MatchOdds, Selection::Home),
     (MarketKind::MatchOdds, Selection::Draw),
     (MarketKind::MatchOdds, Selection::Away),
@@ -44,14 +44,14 @@ pub const SELECTIONS: [(MarketKind, Selection); 9] = [
 ];
 
 /// Stake sizes, as fractions of the maximum stake.
-pub const STAKE_FRACTIONS: [f64; 3] = [0.25, 0.5, 1.0];
+pub(crate) const STAKE_FRACTIONS: [f64; 3] = [0.25, 0.5, 1.0];
 
 /// No-bet plus one action per selection and stake size.
-pub const ACTIONS: usize = 1 + SELECTIONS.len() * STAKE_FRACTIONS.len();
+pub(crate) const ACTIONS: usize = 1 + SELECTIONS.len() * STAKE_FRACTIONS.len();
 
 /// What an action does.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Action {
+pub(crate) enum Action {
     NoBet,
     Back {
         market: MarketKind,
@@ -62,7 +62,7 @@ pub enum Action {
 }
 
 /// The action with index `a` (out of range: no bet).
-pub fn action(a: usize) -> Action {
+pub(crate) fn action(a: usize) -> Action {
     if a == 0 || a >= ACTIONS {
         return Action::NoBet;
     }
@@ -79,17 +79,17 @@ pub fn action(a: usize) -> Action {
 }
 
 /// The selection (index into [`SELECTIONS`]) a back action `a ≥ 1` backs.
-pub fn selection_of(a: usize) -> usize {
+pub(crate) fn selection_of(a: usize) -> usize {
     (a.max(1) - 1) / STAKE_FRACTIONS.len()
 }
 
 /// The index of the first action backing selection `s` (its smallest stake).
-pub fn first_action_of(s: usize) -> usize {
+pub(crate) fn first_action_of(s: usize) -> usize {
     1 + s * STAKE_FRACTIONS.len()
 }
 
 /// Which actions are available for a match now: no-bet always; a bet while its selection is.
-pub fn mask(view: &View, m: oddsflow_dataflows::model::MatchId) -> [bool; ACTIONS] {
+pub(crate) fn mask(view: &View, m: oddsflow_dataflows::model::MatchId) -> [bool; ACTIONS] {
     let mut out = [false; ACTIONS];
     out[0] = true;
     let Some(quotes) = view.quotes.get(&m) else {
@@ -135,7 +135,7 @@ const PROB_NAMES: [&str; 9] = [
 
 /// The names of the input components, in order: a checkpoint stores them, and loading one whose
 /// schema differs is an error.
-pub fn feature_schema() -> Vec<String> {
+pub(crate) fn feature_schema() -> Vec<String> {
     let mut v: Vec<String> = [
         "clock",
         "first_half",
@@ -173,7 +173,7 @@ pub fn feature_schema() -> Vec<String> {
 
 /// Per action, the input column holding the inverse price of its selection (no-bet: the first
 /// selection's, which means nothing): the probability head's market anchor.
-pub fn anchor_columns() -> Vec<usize> {
+pub(crate) fn anchor_columns() -> Vec<usize> {
     let schema = feature_schema();
     (0..ACTIONS)
         .map(|a| {
@@ -189,14 +189,14 @@ pub fn anchor_columns() -> Vec<usize> {
 
 /// The step context of one decision step (see the module docs).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Context {
+pub(crate) struct Context {
     /// `exp(−Δt / 60 s)` since the home (0) and away (1) side's goal count last rose; 0 when it
     /// has not risen since the match's first step.
-    pub since_goal: [f32; 2],
+    pub(crate) since_goal: [f32; 2],
     /// `exp(−Δt / 60 s)` since a selection last became available again; 0 when none has.
-    pub since_reopen: f32,
+    pub(crate) since_reopen: f32,
     /// Per selection, `ln(price now / price at the previous step)`; 0 unless quoted at both.
-    pub price_change: [f32; SELECTIONS.len()],
+    pub(crate) price_change: [f32; SELECTIONS.len()],
 }
 
 /// The time scale of the recency inputs.
@@ -210,7 +210,7 @@ fn recency(now: Time, at: Option<Time>) -> f32 {
 
 /// What the learner remembers of one match between its decision steps, to build the [`Context`].
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct MatchMemory {
+pub(crate) struct MatchMemory {
     seen: bool,
     goals: [u32; 2],
     goal_at: [Option<Time>; 2],
@@ -222,7 +222,7 @@ pub struct MatchMemory {
 impl MatchMemory {
     /// Takes the step at `now` into account and returns its context. Goals already on the board
     /// at the first step have no known time.
-    pub fn observe(
+    pub(crate) fn observe(
         &mut self,
         now: Time,
         fv: &FeatureVector,
@@ -263,7 +263,7 @@ impl MatchMemory {
 }
 
 /// The number of input components.
-pub fn inputs() -> usize {
+pub(crate) fn inputs() -> usize {
     feature_schema().len()
 }
 
@@ -320,7 +320,7 @@ fn push_probs(v: &mut Vec<f32>, p: &MarketProbs) {
 }
 
 /// The input vector of one decision step: a live match's feature vector and its quotes.
-pub fn encode(
+pub(crate) fn encode(
     fv: &FeatureVector,
     quotes: Option<&std::collections::BTreeMap<(MarketKind, Selection), Quote>>,
     ctx: &Context,

@@ -35,6 +35,7 @@ pub struct Step {
 /// A match's decision steps.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Episode {
+    /// Its decision steps, in time order.
     pub steps: Vec<Step>,
     /// Filled when the episode is final and the match has a result (or was abandoned): per
     /// selection, `Some(won)`, or `None` when void (abandoned).

@@ -13,10 +13,10 @@
 //! - [`checkpoint`]: saving and loading the network with its configuration and feature schema.
 //! - [`prematch`]: the probability head on a prematch step, trained and scored walk-forward on
 //!   real prices (`oddsflow eval --football-data`).
-pub mod agent;
+pub(crate) mod agent;
 pub mod checkpoint;
 pub mod config;
-pub mod encode;
+pub(crate) mod encode;
 pub mod episodes;
-pub mod model;
+pub(crate) mod model;
 pub mod prematch;

@@ -25,15 +25,14 @@ use super::model::{AdamConfig, Batch, Drqn, td_step};
 use oddsflow_dataflows::availability::Quote;
 use oddsflow_dataflows::features::{FeatureVector, MarketProbs, TeamFeatures};
 use oddsflow_dataflows::model::{F64, MarketKind, MatchStatus, Selection};
-use oddsflow_dataflows::policy::View;
 use oddsflow_dataflows::ratings::TeamRating;
 
 /// One prematch step: the encoded input, and per selection of [`SELECTIONS`] whether it won
 /// (`None`: not quoted, or no outcome).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Sample {
-    pub x: Vec<f32>,
-    pub won: [Option<bool>; SELECTIONS.len()],
+pub(crate) struct Sample {
+    pub(crate) x: Vec<f32>,
+    pub(crate) won: [Option<bool>; SELECTIONS.len()],
 }
 
 /// The team features of a rating (the features dataflow's defaults without one).
@@ -67,7 +66,7 @@ fn margin_free(
 
 /// The prematch feature vector of a match: ratings as given, margin-free 1X2 and over/under 2.5
 /// of the quotes, no drift (the quotes are the close).
-pub fn prematch_vector(
+pub(crate) fn prematch_vector(
     home: Option<&TeamRating>,
     away: Option<&TeamRating>,
     quotes: &std::collections::BTreeMap<(MarketKind, Selection), Quote>,
@@ -102,7 +101,7 @@ pub fn prematch_vector(
 }
 
 /// The encoded input of a prematch step.
-pub fn encode_prematch(
+pub(crate) fn encode_prematch(
     fv: &FeatureVector,
     quotes: &std::collections::BTreeMap<(MarketKind, Selection), Quote>,
 ) -> Vec<f32> {
@@ -110,7 +109,7 @@ pub fn encode_prematch(
 }
 
 /// A trained head (autodiff-free).
-pub struct HeadModel {
+pub(crate) struct HeadModel {
     net: Drqn,
     device: Device,
 }
@@ -122,7 +121,9 @@ pub struct HeadTraining {
     pub policy: DrqnPolicyConfig,
     /// Training updates (each a batch drawn with replacement from the samples).
     pub updates: usize,
+    /// Samples per batch.
     pub batch: usize,
+    /// Seed of the initial weights and the batches.
     pub seed: u64,
 }
 
@@ -139,7 +140,7 @@ impl Default for HeadTraining {
 
 /// Trains a fresh network's probability head (and the layers below it) on `samples`.
 #[allow(deprecated)] // NdArray is deprecated in burn 0.22 but is the CPU backend enabled here
-pub fn train_head(samples: &[Sample], t: &HeadTraining) -> HeadModel {
+pub(crate) fn train_head(samples: &[Sample], t: &HeadTraining) -> HeadModel {
     let device = Device::ndarray().autodiff();
     let mut rng = ChaCha8Rng::seed_from_u64(t.seed);
     let mut net = fresh_network(&t.policy, &device, &mut rng);
@@ -195,7 +196,7 @@ pub fn train_head(samples: &[Sample], t: &HeadTraining) -> HeadModel {
 impl HeadModel {
     /// `p̂` of each of [`SELECTIONS`] for each input (`None` where the selection is unquoted:
     /// the head is anchored on the price).
-    pub fn predict(&self, xs: &[Vec<f32>]) -> Vec<[Option<f64>; SELECTIONS.len()]> {
+    pub(crate) fn predict(&self, xs: &[Vec<f32>]) -> Vec<[Option<f64>; SELECTIONS.len()]> {
         let Some(n_in) = xs.first().map(Vec::len) else {
             return Vec::new();
         };
@@ -219,19 +220,6 @@ impl HeadModel {
             })
             .collect()
     }
-}
-
-/// The ratings of a fixture's teams in a view (for [`prematch_vector`]).
-pub fn fixture_ratings<'a>(
-    view: &'a View,
-    league: &str,
-    home: u32,
-    away: u32,
-) -> (Option<&'a TeamRating>, Option<&'a TeamRating>) {
-    (
-        view.ratings.get(&(league.to_owned(), home)),
-        view.ratings.get(&(league.to_owned(), away)),
-    )
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! The interface they implement, the view they see and the runner that calls them are in
 //! [`oddsflow_dataflows::policy`]: the learner depends on that interface, not on this registry.
 
-pub mod baselines;
+pub(crate) mod baselines;
 pub mod truth;
 
 use std::sync::Arc;
@@ -28,7 +28,7 @@ use crate::learner::episodes::Episode;
 pub type Emitted = Episode;
 
 /// A built policy, as the runner hosts it.
-pub type BoxedPolicy = Box<dyn Emits<Emitted>>;
+pub(crate) type BoxedPolicy = Box<dyn Emits<Emitted>>;
 
 // The baselines and scripted bets emit nothing.
 impl Emits<Emitted> for baselines::NoBet {}
@@ -43,7 +43,9 @@ impl Emits<Emitted> for Scripted {}
 pub struct ScriptedBet {
     /// Decide at the first timestamp ≥ this (UTC ms).
     pub at: Time,
+    /// The legs (one: a single; more: a coupon).
     pub legs: Vec<(MatchId, MarketKind, Selection)>,
+    /// The stake.
     pub stake: f64,
 }
 
@@ -51,19 +53,25 @@ pub struct ScriptedBet {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicySpec {
+    /// Never bets.
     NoBet,
+    /// Flat stakes on random available selections ([`baselines::RandomPolicy`]).
     Random(RandomConfig),
+    /// The prematch 1X2 favourite shortly before kick-off.
     Favourite(FavouriteConfig),
+    /// A Poisson goal model against the margin-free price.
     Value(ValueConfig),
     /// Needs the simulator's truth channel.
     Oracle(OracleConfig),
+    /// Bets placed at given times.
     Scripted(Vec<ScriptedBet>),
     /// The online recurrent Q-learner ([`crate::learner::agent`]).
     Drqn(DrqnPolicyConfig),
 }
 
 impl PolicySpec {
-    pub fn name(&self) -> &'static str {
+    /// The policy's name in outputs (`no-bet`, `random`, …).
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             PolicySpec::NoBet => "no-bet",
             PolicySpec::Random(_) => "random",
@@ -115,7 +123,7 @@ impl PolicySpec {
     }
 
     /// Builds the policy. The oracle without a truth channel is an error.
-    pub fn build(&self, truth: Option<&Arc<Truth>>) -> anyhow::Result<BoxedPolicy> {
+    pub(crate) fn build(&self, truth: Option<&Arc<Truth>>) -> anyhow::Result<BoxedPolicy> {
         Ok(match self {
             PolicySpec::NoBet => Box::new(baselines::NoBet),
             PolicySpec::Random(c) => Box::new(baselines::RandomPolicy::new(c.clone())),
@@ -160,7 +168,7 @@ impl Policy for Scripted {
 
 /// Builds the policies of `specs` that worker `index` of `peers` hosts, with their ids (policy
 /// `i` has id `i`).
-pub fn build_hosted(
+pub(crate) fn build_hosted(
     specs: &[PolicySpec],
     truth: Option<&Arc<Truth>>,
     index: usize,

@@ -12,6 +12,7 @@ use oddsflow_dataflows::model::{EventTime, MarketKind, MatchId, Selection};
 
 use crate::sim::TruthRow;
 
+/// The truth channel indexed per selection (see the module docs).
 #[derive(Clone, Debug, Default)]
 pub struct Truth {
     /// Per selection, `(ts, probability)` in increasing `ts`.
@@ -19,6 +20,7 @@ pub struct Truth {
 }
 
 impl Truth {
+    /// Indexes truth rows (in any order).
     pub fn from_rows<'a>(rows: impl IntoIterator<Item = &'a TruthRow>) -> Truth {
         let mut t = Truth::default();
         for r in rows {
@@ -43,7 +45,7 @@ impl Truth {
 
     /// The truth file beside a feed: `<stem>.truth.jsonl.gz` for `<stem>.jsonl[.gz]` or
     /// `<stem>.parquet`, if it exists.
-    pub fn beside(feed: &Path) -> Option<std::path::PathBuf> {
+    pub(crate) fn beside(feed: &Path) -> Option<std::path::PathBuf> {
         let name = feed.file_name()?.to_str()?;
         let stem = name
             .strip_suffix(".jsonl.gz")
@@ -64,9 +66,5 @@ impl Truth {
         let v = self.rows.get(&(m, market, selection))?;
         let i = v.partition_point(|(ts, _)| *ts < before);
         i.checked_sub(1).map(|i| v[i].1)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
     }
 }

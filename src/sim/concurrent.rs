@@ -41,6 +41,8 @@ use super::{NoiseConfig, SimConfig, Simulated, simulate_each};
 const TEAM_STRIDE: TeamId = 1_000;
 const PLAYER_STRIDE: PlayerId = 100_000;
 
+/// What shapes a concurrent feed (see the module docs): waves of matches in play at once,
+/// copied from a few simulated template matches.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConcurrentConfig {
     /// Matches kicked off per wave: the number in play at once.
@@ -56,10 +58,13 @@ pub struct ConcurrentConfig {
     pub prematch_scale: f64,
     /// Template matches simulated once and copied.
     pub template: usize,
+    /// Seed of the template matches' simulation.
     pub seed: u64,
+    /// Feed noise of the template matches.
     pub noise: NoiseConfig,
     /// First kick-off, UTC ms.
     pub start_ms: i64,
+    /// Match id of the first match; the others follow.
     pub first_match_id: MatchId,
 }
 
@@ -81,7 +86,8 @@ impl Default for ConcurrentConfig {
 }
 
 impl ConcurrentConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the config (positive sizes, a scale in (0, 1], ids that do not overflow).
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.concurrent == 0 || self.waves == 0 || self.template == 0 {
             return Err("concurrent, waves and template must be positive".into());
         }
@@ -108,6 +114,7 @@ impl ConcurrentConfig {
         Ok(())
     }
 
+    /// Matches in the feed: `concurrent · waves`.
     pub fn matches(&self) -> usize {
         self.concurrent * self.waves
     }
@@ -199,6 +206,7 @@ pub struct ConcurrentFeed {
 /// What a [`ConcurrentFeed`] has produced so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ConcurrentStats {
+    /// Feed items produced.
     pub items: u64,
     /// Most matches in play (between kick-off and their last in-play record) at one item.
     pub peak_live: usize,
@@ -207,6 +215,7 @@ pub struct ConcurrentStats {
 }
 
 impl ConcurrentFeed {
+    /// Simulates the template matches and lays out the copies; an error for an invalid config.
     pub fn new(cfg: &ConcurrentConfig) -> Result<ConcurrentFeed, String> {
         cfg.validate()?;
         let template = Template::build(cfg);
@@ -269,6 +278,7 @@ impl ConcurrentFeed {
         })
     }
 
+    /// What the feed has produced so far.
     pub fn stats(&self) -> ConcurrentStats {
         self.stats
     }

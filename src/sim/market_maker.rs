@@ -73,6 +73,7 @@ impl MarketMaker {
         self.markets.iter().any(|m| m.kind == kind)
     }
 
+    #[cfg(test)]
     /// The status of the market of this kind.
     pub(crate) fn status(&self, kind: MarketKind) -> Option<MarketStatus> {
         self.markets

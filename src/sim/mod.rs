@@ -150,14 +150,14 @@ use oddsflow_dataflows::model::{
 use serde::{Deserialize, Serialize};
 
 pub use concurrent::{ConcurrentConfig, ConcurrentFeed};
-pub use noise::UNKNOWN_MATCH_BASE;
+pub(crate) use noise::UNKNOWN_MATCH_BASE;
 
 pub(crate) const MIN_MS: i64 = 60_000;
 pub(crate) const HOUR_MS: i64 = 60 * MIN_MS;
 pub(crate) const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// 2026-01-03T12:00:00Z.
-pub const DEFAULT_START_MS: i64 = 1_767_441_600_000;
+pub(crate) const DEFAULT_START_MS: i64 = 1_767_441_600_000;
 
 /// Everything that shapes a simulated feed. Same config ⇒ same output.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -165,19 +165,24 @@ pub const DEFAULT_START_MS: i64 = 1_767_441_600_000;
 pub struct SimConfig {
     /// Number of matches.
     pub matches: usize,
+    /// Seed of every random stream (world, matches, noise).
     pub seed: u64,
     /// First kick-off slot, UTC ms (default 2026-01-03T12:00Z); slots repeat daily from its time
     /// of day.
     pub start_ms: i64,
+    /// Feed noise (duplicates, reordering, stale and malformed lines, corrections…).
     pub noise: NoiseConfig,
     /// A planted, known bookmaker inefficiency.
     pub inefficiency: Option<Inefficiency>,
     /// Bookmaker overround (0.05 = 105 %), applied by the power method.
     pub margin: f64,
+    /// Number of leagues.
     pub leagues: usize,
+    /// Teams in each league.
     pub teams_per_league: usize,
     /// Minutes between kick-off slots.
     pub slot_minutes: i64,
+    /// At most this many kick-offs per slot.
     pub kickoffs_per_slot: usize,
     /// Kick-off slots per day (from `start_ms`'s time of day).
     pub slots_per_day: usize,
@@ -313,10 +318,16 @@ impl NoiseConfig {
 pub enum Inefficiency {
     /// In play, the bookmaker's goal rates ignore a fraction `size` ∈ [0, 1] of the current
     /// deviation of dominance from its expected level (1: it assumes dominance is at its mean).
-    IgnoresDominance { size: f64 },
+    IgnoresDominance {
+        /// The fraction of the dominance deviation ignored, in [0, 1].
+        size: f64,
+    },
     /// After a goal the bookmaker reopens its markets on time but keeps pricing as before the goal
     /// for `seconds`, then catches up.
-    LagsAfterGoals { seconds: i64 },
+    LagsAfterGoals {
+        /// How long the stale pricing lasts after reopening.
+        seconds: i64,
+    },
 }
 
 impl SimConfig {
@@ -416,23 +427,34 @@ impl SimConfig {
 /// included), whatever the bookmaker believes.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TruthRow {
+    /// When the probability holds from (the time of the reprice that published it).
     pub ts: EventTime,
+    /// The match.
     pub match_id: MatchId,
+    /// The market of the selection.
     pub market: MarketKind,
+    /// The selection.
     pub selection: Selection,
+    /// Its true probability of winning.
     pub prob: f64,
 }
 
 /// What the simulator knows about one match (for tests, oracles and reports).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MatchSummary {
+    /// The match's id in the feed.
     pub match_id: MatchId,
     /// Position in the calendar (the per-match sub-seed).
     pub index: usize,
+    /// League code (`SIM1`, `SIM2`…).
     pub league: String,
+    /// Season label (`2025-26`…).
     pub season: String,
+    /// Kick-off, UTC ms.
     pub kickoff: EventTime,
+    /// Home team.
     pub home: TeamId,
+    /// Away team.
     pub away: TeamId,
     /// Latent `[attack, defence]` of home and away at kick-off.
     pub strength: [[f64; 2]; 2],
@@ -442,7 +464,9 @@ pub struct MatchSummary {
     pub result: Option<MatchResult>,
     /// The result was corrected (its last version differs from the goals).
     pub corrected: bool,
+    /// The match was abandoned mid-game.
     pub abandoned: bool,
+    /// Goals shown and then disallowed by VAR.
     pub overturned_goals: u32,
     /// Feed items of this match, noise included.
     pub records: usize,

@@ -25,7 +25,7 @@ const STALE_DELAY_MS: (i64, i64) = (1_000, 20_000);
 /// one through would visibly shadow the real state.
 const BAD_VERSION: Version = 1_000_000;
 /// Match ids of markets for matches that have no fixture.
-pub const UNKNOWN_MATCH_BASE: MatchId = 9_000_000_000;
+pub(crate) const UNKNOWN_MATCH_BASE: MatchId = 9_000_000_000;
 
 /// One feed item of a match with its file time and sequence number.
 pub(crate) struct Item {

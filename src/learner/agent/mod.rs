@@ -171,7 +171,7 @@ impl Track {
 }
 
 /// The outcome of each of the [`SELECTIONS`] in a match with this result (`None`: void).
-pub fn outcomes(
+pub(crate) fn outcomes(
     result: Option<&MatchResult>,
     abandoned: bool,
 ) -> Option<[Option<bool>; SELECTIONS.len()]> {
@@ -201,7 +201,7 @@ pub fn outcomes(
 /// `window_ms` later and to meet the market as the match's last step by then saw it: refused
 /// (profit 0) if the selection was not quoted or its price had fallen by more than `tolerance`,
 /// otherwise taken at that price and settled by `outcomes` (void: 0).
-pub fn hindsight(
+pub(crate) fn hindsight(
     steps: &[Step],
     outcomes: &[Option<bool>; SELECTIONS.len()],
     window_ms: u64,
@@ -237,7 +237,7 @@ pub fn hindsight(
 }
 
 /// The online DRQN policy (see the module docs).
-pub struct DrqnPolicy {
+pub(crate) struct DrqnPolicy {
     cfg: DrqnPolicyConfig,
     rng: ChaCha8Rng,
     /// The trained network (on the autodiff device).
@@ -264,7 +264,7 @@ pub struct DrqnPolicy {
 }
 
 /// Every this many steps a step keeps the GRU state it started from.
-pub const STATE_EVERY: usize = 16;
+pub(crate) const STATE_EVERY: usize = 16;
 
 /// An intent of the last `decide`: a single from a step, or a coupon over matches.
 enum Out {
@@ -337,7 +337,7 @@ impl DrqnPolicy {
     /// Builds the policy, loading `checkpoint_in` when set (an error when it is missing or does
     /// not fit this build, e.g. another feature schema).
     #[allow(deprecated)] // NdArray is deprecated in burn 0.22 but is the CPU backend enabled here
-    pub fn from_config(cfg: DrqnPolicyConfig) -> anyhow::Result<Self> {
+    pub(crate) fn from_config(cfg: DrqnPolicyConfig) -> anyhow::Result<Self> {
         let device = Device::ndarray().autodiff();
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let mut online = fresh_network(&cfg, &device, &mut rng);
@@ -370,7 +370,7 @@ impl DrqnPolicy {
 
     /// Saves a checkpoint of the online network into `dir` (the configuration with
     /// `checkpoint_in`/`checkpoint_out` cleared; the update count includes `checkpoint_in`'s).
-    pub fn save_checkpoint(&self, dir: &std::path::Path) -> anyhow::Result<()> {
+    pub(crate) fn save_checkpoint(&self, dir: &std::path::Path) -> anyhow::Result<()> {
         let cfg = DrqnPolicyConfig {
             checkpoint_in: None,
             checkpoint_out: None,
@@ -385,18 +385,20 @@ impl DrqnPolicy {
         )
     }
 
+    #[cfg(test)]
     /// The policy's settings.
-    pub fn config(&self) -> &DrqnPolicyConfig {
+    pub(crate) fn config(&self) -> &DrqnPolicyConfig {
         &self.cfg
     }
 
+    #[cfg(test)]
     /// The trained (online) network, on the autodiff device.
-    pub fn online(&self) -> &Drqn {
+    pub(crate) fn online(&self) -> &Drqn {
         &self.online
     }
 
     /// The configuration the online network was built from (for a checkpoint).
-    pub fn model_config(&self) -> DrqnConfig {
+    pub(crate) fn model_config(&self) -> DrqnConfig {
         DrqnConfig::new(self.online.input.weight.dims()[0], self.online.actions)
             .with_hidden(self.online.hidden)
             .with_dueling(self.online.value.is_some())
@@ -405,7 +407,7 @@ impl DrqnPolicy {
     }
 
     /// The exploration rate after `decisions` decisions.
-    pub fn epsilon(&self) -> f64 {
+    pub(crate) fn epsilon(&self) -> f64 {
         let c = &self.cfg;
         if c.frozen {
             return 0.0;
@@ -418,23 +420,25 @@ impl DrqnPolicy {
         c.epsilon_start + (c.epsilon_end - c.epsilon_start) * frac
     }
 
+    #[cfg(test)]
     /// Updates done so far.
-    pub fn updates(&self) -> u64 {
+    pub(crate) fn updates(&self) -> u64 {
         self.updates
     }
 
     /// The final episodes in the buffer, oldest first.
-    pub fn buffer(&self) -> &VecDeque<Episode> {
+    pub(crate) fn buffer(&self) -> &VecDeque<Episode> {
         &self.buffer
     }
 
+    #[cfg(test)]
     /// The episode of a match not final yet.
-    pub fn episode(&self, m: MatchId) -> Option<&Episode> {
+    pub(crate) fn episode(&self, m: MatchId) -> Option<&Episode> {
         self.tracks.get(&m).map(|t| &t.episode)
     }
 
     /// Adds a final episode to the buffer (dropping the oldest past capacity).
-    pub fn remember(&mut self, episode: Episode) {
+    pub(crate) fn remember(&mut self, episode: Episode) {
         if episode.steps.is_empty() {
             return;
         }
@@ -444,8 +448,9 @@ impl DrqnPolicy {
         }
     }
 
+    #[cfg(test)]
     /// The acting network's Q values for `x` as the first step of a match (zero state).
-    pub fn first_step_q(&self, x: &[f32]) -> Vec<f32> {
+    pub(crate) fn first_step_q(&self, x: &[f32]) -> Vec<f32> {
         let device = self.acting.input.weight.val().device();
         let x = Tensor::<3>::from_data(TensorData::new(x.to_vec(), [1, 1, x.len()]), &device);
         floats(self.acting.forward(x, None).q)

@@ -189,7 +189,7 @@ fn step_targets(
 impl DrqnPolicy {
     /// One update from a sampled batch of buffered episodes (see the module docs). Returns the
     /// loss, or `None` with an empty buffer.
-    pub fn train(&mut self) -> Option<f32> {
+    pub(crate) fn train(&mut self) -> Option<f32> {
         if self.buffer.is_empty() {
             return None;
         }

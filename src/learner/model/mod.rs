@@ -85,34 +85,34 @@ use burn::tensor::Gradients;
 use burn::tensor::activation::{relu, sigmoid};
 
 /// The value given to unavailable actions before a max or argmax over actions.
-pub const MASK_FILL: f32 = -1.0e9;
+pub(crate) const MASK_FILL: f32 = -1.0e9;
 
 /// Configuration of a [`Drqn`].
 #[derive(Config, Debug)]
-pub struct DrqnConfig {
+pub(crate) struct DrqnConfig {
     /// Width of one encoded decision step.
-    pub inputs: usize,
+    pub(crate) inputs: usize,
     /// Width of the input projection and of the GRU state.
     #[config(default = 64)]
-    pub hidden: usize,
+    pub(crate) hidden: usize,
     /// Number of actions (no-bet included, at index 0).
-    pub actions: usize,
+    pub(crate) actions: usize,
     /// Dueling head (`Q = V + A - mean(A)`) or a plain linear Q head.
     #[config(default = true)]
-    pub dueling: bool,
+    pub(crate) dueling: bool,
     /// Per action, the input column holding the inverse price of its selection: the probability
     /// head's market anchor (see the module docs). Empty: no anchor.
     #[config(default = "Vec::new()")]
-    pub anchor: Vec<usize>,
+    pub(crate) anchor: Vec<usize>,
     /// Per action, the stake of a bet in reward units (0 for no bet): with an `anchor`, the
     /// advantages include each bet's expected profit (see the module docs). Empty: they do not.
     #[config(default = "Vec::new()")]
-    pub stake: Vec<f32>,
+    pub(crate) stake: Vec<f32>,
 }
 
 impl DrqnConfig {
     /// A fresh network on `device` (use `device.autodiff()` to train it).
-    pub fn init(&self, device: &Device) -> Drqn {
+    pub(crate) fn init(&self, device: &Device) -> Drqn {
         Drqn {
             input: LinearConfig::new(self.inputs, self.hidden).init(device),
             gru: GruConfig::new(self.hidden, self.hidden, true).init(device),
@@ -131,41 +131,41 @@ impl DrqnConfig {
 
 /// The recurrent Q-network: input projection, GRU, Q head, probability head.
 #[derive(Module, Debug)]
-pub struct Drqn {
+pub(crate) struct Drqn {
     /// Input projection, `inputs -> hidden`, followed by ReLU.
-    pub input: Linear,
+    pub(crate) input: Linear,
     /// The recurrence over a match's decision steps, `hidden -> hidden`.
-    pub gru: Gru,
+    pub(crate) gru: Gru,
     /// State value `V`, `hidden -> 1`; present when the head is dueling.
-    pub value: Option<Linear>,
+    pub(crate) value: Option<Linear>,
     /// Advantages `A`, `hidden -> actions` (dueling), or the Q values themselves (plain).
-    pub advantage: Linear,
+    pub(crate) advantage: Linear,
     /// Win-probability logits, `hidden -> actions` (a sigmoid follows).
-    pub prob: Linear,
+    pub(crate) prob: Linear,
     /// Width of the GRU state.
-    pub hidden: usize,
+    pub(crate) hidden: usize,
     /// Number of actions.
-    pub actions: usize,
+    pub(crate) actions: usize,
     /// Per action, the input column of its market anchor (empty: none).
-    pub anchor: Vec<usize>,
+    pub(crate) anchor: Vec<usize>,
     /// Per action, a bet's stake in reward units (empty: no edge term in the advantages).
-    pub stake: Vec<f32>,
+    pub(crate) stake: Vec<f32>,
 }
 
 /// What [`Drqn::forward`] returns.
 #[derive(Clone, Debug)]
-pub struct DrqnOutput {
+pub(crate) struct DrqnOutput {
     /// Action values, `[batch, seq, actions]`.
-    pub q: Tensor<3>,
+    pub(crate) q: Tensor<3>,
     /// Estimated probability that each action's selection wins, `[batch, seq, actions]`
     /// (index 0, no bet, is meaningless).
-    pub prob: Tensor<3>,
+    pub(crate) prob: Tensor<3>,
     /// The probability head's logits before the sigmoid, less the market anchor's,
     /// `[batch, seq, actions]`: how far the head departs from the book.
-    pub offset: Tensor<3>,
+    pub(crate) offset: Tensor<3>,
     /// The GRU hidden state after the last step, `[batch, hidden]`: pass it as the next call's
     /// `state` to go on with the same matches.
-    pub state: Tensor<2>,
+    pub(crate) state: Tensor<2>,
 }
 
 impl Drqn {
@@ -180,7 +180,7 @@ impl Drqn {
     /// # Panics
     ///
     /// If `seq` is 0 or the widths do not match the configuration.
-    pub fn forward(&self, x: Tensor<3>, state: Option<Tensor<2>>) -> DrqnOutput {
+    pub(crate) fn forward(&self, x: Tensor<3>, state: Option<Tensor<2>>) -> DrqnOutput {
         let [_, seq, _] = x.dims();
         assert!(seq > 0, "Drqn::forward needs at least one step");
         let device = x.device();
@@ -247,20 +247,20 @@ impl Drqn {
 
     /// Zeroes the probability head's weights and bias: with a market anchor, the head then
     /// starts out saying what the book says.
-    pub fn zero_prob_head(mut self) -> Self {
+    pub(crate) fn zero_prob_head(mut self) -> Self {
         self.prob = zeroed_linear(self.prob);
         self
     }
 
     /// Zeroes the advantage head's weights and bias: with the edge term, the advantages then
     /// start out as each bet's expected profit under the probability head.
-    pub fn zero_advantage_head(mut self) -> Self {
+    pub(crate) fn zero_advantage_head(mut self) -> Self {
         self.advantage = zeroed_linear(self.advantage);
         self
     }
 
     /// A zero GRU state for `batch` matches, `[batch, hidden]`.
-    pub fn zero_state(&self, batch: usize, device: &Device) -> Tensor<2> {
+    pub(crate) fn zero_state(&self, batch: usize, device: &Device) -> Tensor<2> {
         Tensor::zeros([batch, self.hidden], device)
     }
 }
@@ -293,7 +293,7 @@ fn available(mask: &[bool], a: usize) -> bool {
 /// # Panics
 ///
 /// If `q` is empty.
-pub fn masked_argmax(q: &[f32], mask: &[bool]) -> usize {
+pub(crate) fn masked_argmax(q: &[f32], mask: &[bool]) -> usize {
     let mut best = 0;
     for (a, &v) in q.iter().enumerate().skip(1) {
         if available(mask, a) && v > q[best] {
@@ -303,13 +303,14 @@ pub fn masked_argmax(q: &[f32], mask: &[bool]) -> usize {
     best
 }
 
+#[cfg(test)]
 /// The largest `q[a]` over the available actions (action 0 always counts), i.e.
 /// `q[masked_argmax(q, mask)]`.
 ///
 /// # Panics
 ///
 /// If `q` is empty.
-pub fn masked_max(q: &[f32], mask: &[bool]) -> f32 {
+pub(crate) fn masked_max(q: &[f32], mask: &[bool]) -> f32 {
     q[masked_argmax(q, mask)]
 }
 
@@ -329,11 +330,12 @@ fn fill_unavailable(q: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<3> {
     q.mask_fill(with_no_bet(mask).bool_not(), MASK_FILL)
 }
 
+#[cfg(test)]
 /// Max over actions of `q` among the available ones (action 0 always counts).
 ///
 /// `q`: `[batch, seq, actions]`; `mask`: `[batch, seq, actions]`, `true` = available.
 /// Returns `[batch, seq]`.
-pub fn masked_q_max(q: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<2> {
+pub(crate) fn masked_q_max(q: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<2> {
     fill_unavailable(q, mask).max_dim(2).squeeze_dim(2)
 }
 
@@ -343,13 +345,13 @@ pub fn masked_q_max(q: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<2> {
 /// `q`: `[batch, seq, actions]`; `mask`: `[batch, seq, actions]`, `true` = available.
 /// Returns `[batch, seq]`. For double Q, pick with the online network's `q` and evaluate the
 /// picks on the target network's with [`q_at`].
-pub fn masked_argmax_tensor(q: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<2, Int> {
+pub(crate) fn masked_argmax_tensor(q: Tensor<3>, mask: Tensor<3, Bool>) -> Tensor<2, Int> {
     fill_unavailable(q, mask).argmax(2).squeeze_dim(2)
 }
 
 /// `q[b, t, actions[b, t]]`: `q` is `[batch, seq, actions]`, `actions` `[batch, seq]`; returns
 /// `[batch, seq]`.
-pub fn q_at(q: Tensor<3>, actions: Tensor<2, Int>) -> Tensor<2> {
+pub(crate) fn q_at(q: Tensor<3>, actions: Tensor<2, Int>) -> Tensor<2> {
     q.gather(2, actions.unsqueeze_dim(2)).squeeze_dim(2)
 }
 
@@ -357,21 +359,21 @@ pub fn q_at(q: Tensor<3>, actions: Tensor<2, Int>) -> Tensor<2> {
 /// heads. Every tensor but `x` is `[batch, seq, actions]`; a weight of 0 means "no target here"
 /// (padding, an unavailable action, an unknown outcome).
 #[derive(Clone, Debug)]
-pub struct Batch {
+pub(crate) struct Batch {
     /// `[batch, seq, inputs]`.
-    pub x: Tensor<3>,
+    pub(crate) x: Tensor<3>,
     /// `[batch, hidden]`: the GRU state to unroll from (`None`: zeros).
-    pub state: Option<Tensor<2>>,
+    pub(crate) state: Option<Tensor<2>>,
     /// The Q target of each action (computed without gradient).
-    pub q_target: Tensor<3>,
-    pub q_weight: Tensor<3>,
+    pub(crate) q_target: Tensor<3>,
+    pub(crate) q_weight: Tensor<3>,
     /// 1 when the action's selection won, 0 when it lost.
-    pub p_target: Tensor<3>,
-    pub p_weight: Tensor<3>,
+    pub(crate) p_target: Tensor<3>,
+    pub(crate) p_weight: Tensor<3>,
     /// Weight of the market prior: the squared offset of the probability head's logits from
     /// its anchor, averaged over the cells with a `p_weight` (a Gaussian prior that the book is
     /// right, which shrinks offsets that the outcomes support only weakly).
-    pub prior: f32,
+    pub(crate) prior: f32,
 }
 
 /// The training loss: the squared error of `Q(x)` against `q_target`, plus `prob_weight` × the
@@ -384,7 +386,7 @@ pub struct Batch {
 /// in [`Adam`] bounds the steps instead.
 ///
 /// Returns a one-element tensor.
-pub fn td_loss(model: &Drqn, batch: &Batch, prob_weight: f32) -> Tensor<1> {
+pub(crate) fn td_loss(model: &Drqn, batch: &Batch, prob_weight: f32) -> Tensor<1> {
     let out = model.forward(batch.x.clone(), batch.state.clone());
     let err = out.q - batch.q_target.clone();
     let q_loss = (err.clone() * err * batch.q_weight.clone()).sum()
@@ -404,7 +406,7 @@ pub fn td_loss(model: &Drqn, batch: &Batch, prob_weight: f32) -> Tensor<1> {
 ///
 /// `model` must live on an autodiff device (`DrqnConfig::init(&device.autodiff())`), and the
 /// batch on the same device. Returns the updated model and the loss before the update.
-pub fn td_step(
+pub(crate) fn td_step(
     model: Drqn,
     optim: &mut Adam,
     batch: &Batch,
@@ -419,24 +421,24 @@ pub fn td_step(
 
 /// Configuration of [`Adam`].
 #[derive(Config, Debug)]
-pub struct AdamConfig {
+pub(crate) struct AdamConfig {
     /// First-moment decay.
     #[config(default = 0.9)]
-    pub beta_1: f32,
+    pub(crate) beta_1: f32,
     /// Second-moment decay.
     #[config(default = 0.999)]
-    pub beta_2: f32,
+    pub(crate) beta_2: f32,
     /// Added to the root of the second moment.
     #[config(default = 1e-8)]
-    pub epsilon: f32,
+    pub(crate) epsilon: f32,
     /// Clip the gradients, all parameters together, to this L2 norm (`None` = no clipping).
     #[config(default = "Some(10.0)")]
-    pub max_grad_norm: Option<f32>,
+    pub(crate) max_grad_norm: Option<f32>,
 }
 
 impl AdamConfig {
     /// A fresh optimizer.
-    pub fn init(&self) -> Adam {
+    pub(crate) fn init(&self) -> Adam {
         Adam {
             config: self.clone(),
             state: HashMap::new(),
@@ -447,7 +449,7 @@ impl AdamConfig {
 /// Adam with gradient clipping by global norm (as PyTorch's `clip_grad_norm_`; burn's own
 /// `GradientClipping::Norm` clips each parameter's gradient separately).
 #[derive(Debug)]
-pub struct Adam {
+pub(crate) struct Adam {
     config: AdamConfig,
     /// Per parameter: flattened first and second moments and the step count.
     state: HashMap<ParamId, Moments>,
@@ -463,7 +465,7 @@ struct Moments {
 impl Adam {
     /// Updates `module`'s parameters from `grads` (a backward pass of a loss computed with it).
     /// Parameters without a gradient are left as they are.
-    pub fn step<M: Module>(&mut self, lr: f64, module: M, mut grads: Gradients) -> M {
+    pub(crate) fn step<M: Module>(&mut self, lr: f64, module: M, mut grads: Gradients) -> M {
         let mut collect = CollectGrads {
             grads: &mut grads,
             out: HashMap::new(),

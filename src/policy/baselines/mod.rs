@@ -96,10 +96,8 @@ mod value;
 #[cfg(test)]
 mod tests;
 
-pub use value::{
-    DEFAULT_LEAGUE_GOALS, GoalModel, Value, ValueConfig, in_play_model, prematch_rates,
-    remaining_share,
-};
+pub use value::ValueConfig;
+pub(crate) use value::{GoalModel, Value, prematch_rates};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -118,10 +116,10 @@ use oddsflow_dataflows::pricing::margin::proportional;
 use super::Truth;
 
 /// The quotes of one match.
-pub type MatchQuotes = BTreeMap<(MarketKind, Selection), Quote>;
+pub(crate) type MatchQuotes = BTreeMap<(MarketKind, Selection), Quote>;
 
 /// The available selections of one market of a match, with their quotes, in selection order.
-pub fn market_quotes(
+pub(crate) fn market_quotes(
     quotes: &MatchQuotes,
     market: MarketKind,
 ) -> impl Iterator<Item = (Selection, Quote)> + '_ {
@@ -136,7 +134,10 @@ pub fn market_quotes(
 /// normalisation: `pᵢ = (1/oᵢ) / Σⱼ 1/oⱼ`. Empty when the market has no quote or a price is not a
 /// finite number above 1. The caller decides whether the selections present make the whole
 /// market (a double chance market normalises to 1 here, though its probabilities sum to 2).
-pub fn margin_free_market(quotes: &MatchQuotes, market: MarketKind) -> Vec<(Selection, f64)> {
+pub(crate) fn margin_free_market(
+    quotes: &MatchQuotes,
+    market: MarketKind,
+) -> Vec<(Selection, f64)> {
     let (sels, prices): (Vec<Selection>, Vec<f64>) = market_quotes(quotes, market)
         .map(|(s, q)| (s, q.price.0))
         .unzip();
@@ -144,7 +145,7 @@ pub fn margin_free_market(quotes: &MatchQuotes, market: MarketKind) -> Vec<(Sele
 }
 
 /// Full Kelly fraction of a bet at decimal `price` that wins with probability `p`.
-pub fn kelly(p: f64, price: f64) -> f64 {
+pub(crate) fn kelly(p: f64, price: f64) -> f64 {
     if price.is_nan() || price <= 1.0 {
         return 0.0;
     }
@@ -159,7 +160,7 @@ fn kelly_stake(f: f64, fraction: f64, bankroll: f64, max_stake: f64) -> Option<f
 }
 
 /// Never bets.
-pub struct NoBet;
+pub(crate) struct NoBet;
 
 impl Policy for NoBet {
     fn decide(&mut self, _: Time, _: &View, _: &[MatchId], _: &Account) -> Vec<Intent> {
@@ -167,8 +168,10 @@ impl Policy for NoBet {
     }
 }
 
+/// Settings of the random policy (see the module docs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RandomConfig {
+    /// Seed of its draws.
     pub seed: u64,
     /// Probability, per changed match and timestamp, of a single on a uniformly random available
     /// selection of that match.
@@ -199,7 +202,7 @@ impl Default for RandomConfig {
 }
 
 /// Flat stakes on uniformly random available selections (see the module docs).
-pub struct RandomPolicy {
+pub(crate) struct RandomPolicy {
     cfg: RandomConfig,
     rng: ChaCha8Rng,
     /// Singles placed per match.
@@ -207,7 +210,8 @@ pub struct RandomPolicy {
 }
 
 impl RandomPolicy {
-    pub fn new(cfg: RandomConfig) -> Self {
+    /// The policy with its generator seeded from `cfg.seed`.
+    pub(crate) fn new(cfg: RandomConfig) -> Self {
         RandomPolicy {
             rng: ChaCha8Rng::seed_from_u64(cfg.seed),
             cfg,
@@ -288,8 +292,10 @@ impl Policy for RandomPolicy {
     }
 }
 
+/// Settings of the favourite policy (see the module docs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FavouriteConfig {
+    /// Flat stake.
     pub stake: f64,
     /// Bet at the first decision within this many minutes before kick-off.
     pub minutes_before: u64,
@@ -305,7 +311,7 @@ impl Default for FavouriteConfig {
 }
 
 /// Backs the prematch 1X2 favourite shortly before kick-off (see the module docs).
-pub struct Favourite {
+pub(crate) struct Favourite {
     cfg: FavouriteConfig,
     /// The kick-off each seen match was tracked with.
     kickoff: BTreeMap<MatchId, EventTime>,
@@ -315,7 +321,8 @@ pub struct Favourite {
 }
 
 impl Favourite {
-    pub fn new(cfg: FavouriteConfig) -> Self {
+    /// The policy, tracking no match yet.
+    pub(crate) fn new(cfg: FavouriteConfig) -> Self {
         Favourite {
             cfg,
             kickoff: BTreeMap::new(),
@@ -386,12 +393,15 @@ impl Policy for Favourite {
     }
 }
 
+/// Settings of the oracle policy (see the module docs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OracleConfig {
     /// Bet when `p · price − 1` exceeds this.
     pub min_edge: f64,
+    /// Fraction of the Kelly stake.
     pub kelly_fraction: f64,
+    /// Largest stake.
     pub max_stake: f64,
     /// The runtime's time granularity (ms): a decision at the rounded time `now` reads truth rows
     /// with `ts < now + granularity_ms`.
@@ -413,14 +423,15 @@ impl Default for OracleConfig {
 }
 
 /// Bets the true edge from the simulator's truth channel (see the module docs).
-pub struct Oracle {
+pub(crate) struct Oracle {
     cfg: OracleConfig,
     truth: Arc<Truth>,
     placed: BTreeSet<(MatchId, MarketKind, Selection, Phase)>,
 }
 
 impl Oracle {
-    pub fn new(cfg: OracleConfig, truth: Arc<Truth>) -> Self {
+    /// The policy over a truth channel.
+    pub(crate) fn new(cfg: OracleConfig, truth: Arc<Truth>) -> Self {
         Oracle {
             cfg,
             truth,

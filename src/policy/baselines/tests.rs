@@ -1,11 +1,14 @@
 //! Tests of the baseline policies: determinism and caps of random, the favourite's window,
 //! the value policy's model and bets, the oracle's edge without look-ahead.
 
+use super::value::{in_play_model, remaining_share};
 use super::*;
 use crate::sim::TruthRow;
 use oddsflow_dataflows::dominance::Dominance;
+use oddsflow_dataflows::features::FeatureVector;
 use oddsflow_dataflows::features::{MarketProbs, TeamFeatures};
 use oddsflow_dataflows::model::{F64, Line, TeamRef};
+use oddsflow_dataflows::model::{Fixture, MatchStatus};
 use oddsflow_dataflows::ratings::LeagueAverages;
 
 const T0: i64 = 1_767_441_600_000;

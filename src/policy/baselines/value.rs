@@ -19,6 +19,7 @@ use oddsflow_dataflows::ratings::TeamRating;
 
 use super::{kelly, kelly_stake, margin_free_market};
 
+/// Settings of the value policy (see the module docs of [`super`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ValueConfig {
@@ -51,7 +52,7 @@ impl Default for ValueConfig {
 }
 
 /// League goals per match (home, away) when the league has no finished match.
-pub const DEFAULT_LEAGUE_GOALS: [f64; 2] = [1.5, 1.2];
+pub(crate) const DEFAULT_LEAGUE_GOALS: [f64; 2] = [1.5, 1.2];
 /// Remaining goals per side the score grid tracks (the tail is folded into the last cell).
 const GRID: usize = 12;
 
@@ -64,7 +65,7 @@ fn profile_between(a: f64, b: f64) -> f64 {
 }
 
 /// The share of a match's goal intensity still to come, or `None` for a status that is not live.
-pub fn remaining_share(status: MatchStatus, clock_s: i32) -> Option<f64> {
+pub(crate) fn remaining_share(status: MatchStatus, clock_s: i32) -> Option<f64> {
     let [s1, s2] = EXPECTED_STOPPAGE_MIN;
     let (end1, end2) = (45.0 + s1, 90.0 + s2);
     let m = f64::from(clock_s.max(0)) / 60.0;
@@ -86,7 +87,7 @@ pub fn remaining_share(status: MatchStatus, clock_s: i32) -> Option<f64> {
 /// The distribution of the final score: the current score plus independent Poisson remaining
 /// goals (optionally Dixon–Coles corrected).
 #[derive(Clone, Debug)]
-pub struct GoalModel {
+pub(crate) struct GoalModel {
     score: [u32; 2],
     /// `cells[i][j]`: probability of `i` more home goals and `j` more away goals.
     cells: [[f64; GRID + 1]; GRID + 1],
@@ -94,7 +95,7 @@ pub struct GoalModel {
 
 impl GoalModel {
     /// `rho` (Dixon–Coles) is applied to the remaining-goal cells 0/1 × 0/1; pass 0 in play.
-    pub fn new(score: [u32; 2], lambda: [f64; 2], rho: f64) -> GoalModel {
+    pub(crate) fn new(score: [u32; 2], lambda: [f64; 2], rho: f64) -> GoalModel {
         let (ph, pa) = (
             poisson_pmf::<{ GRID + 1 }>(lambda[0]),
             poisson_pmf::<{ GRID + 1 }>(lambda[1]),
@@ -127,7 +128,7 @@ impl GoalModel {
     }
 
     /// Home win, draw, away win.
-    pub fn one_x_two(&self) -> [f64; 3] {
+    pub(crate) fn one_x_two(&self) -> [f64; 3] {
         let mut r = [0.0; 3];
         self.each_final(|h, a, p| {
             r[match h.cmp(&a) {
@@ -140,7 +141,7 @@ impl GoalModel {
     }
 
     /// Probability that the total goals exceed `line`.
-    pub fn over(&self, line: f64) -> f64 {
+    pub(crate) fn over(&self, line: f64) -> f64 {
         let mut over = 0.0;
         self.each_final(|h, a, p| {
             if f64::from(h + a) > line {
@@ -151,7 +152,7 @@ impl GoalModel {
     }
 
     /// Both teams score.
-    pub fn btts(&self) -> f64 {
+    pub(crate) fn btts(&self) -> f64 {
         let mut yes = 0.0;
         self.each_final(|h, a, p| {
             if h > 0 && a > 0 {
@@ -162,7 +163,7 @@ impl GoalModel {
     }
 
     /// The model probability of a selection, for the markets the value policy prices.
-    pub fn prob(&self, market: MarketKind, selection: Selection) -> Option<f64> {
+    pub(crate) fn prob(&self, market: MarketKind, selection: Selection) -> Option<f64> {
         match (market, selection) {
             (MarketKind::MatchOdds, s) => {
                 let [h, d, a] = self.one_x_two();
@@ -199,7 +200,7 @@ fn priced_market(market: MarketKind) -> Option<&'static [Selection]> {
 }
 
 /// Prematch expected goals (home, away) of a fixture from the view's ratings and league averages.
-pub fn prematch_rates(view: &View, fixture: &Fixture) -> [f64; 2] {
+pub(crate) fn prematch_rates(view: &View, fixture: &Fixture) -> [f64; 2] {
     let [h, a] = view
         .leagues
         .get(&fixture.league)
@@ -217,7 +218,7 @@ pub fn prematch_rates(view: &View, fixture: &Fixture) -> [f64; 2] {
 
 /// The final-score model of a live match from its prematch rates and its feature vector, or
 /// `None` when its status is not live.
-pub fn in_play_model(lambda: [f64; 2], fv: &FeatureVector) -> Option<GoalModel> {
+pub(crate) fn in_play_model(lambda: [f64; 2], fv: &FeatureVector) -> Option<GoalModel> {
     let share = remaining_share(fv.status, fv.clock_s)?;
     let reds = [fv.home.red, fv.away.red].map(|r| r.min(11) as u8);
     let red = |side: usize| red_factor(side, reds);
@@ -229,13 +230,13 @@ pub fn in_play_model(lambda: [f64; 2], fv: &FeatureVector) -> Option<GoalModel> 
 }
 
 /// Bets where a Poisson model beats the margin-free price (see the module docs).
-pub struct Value {
+pub(crate) struct Value {
     cfg: ValueConfig,
     placed: BTreeSet<(MatchId, MarketKind, Selection, Phase)>,
 }
 
 impl Value {
-    pub fn new(cfg: ValueConfig) -> Self {
+    pub(crate) fn new(cfg: ValueConfig) -> Self {
         Value {
             cfg,
             placed: BTreeSet::new(),
