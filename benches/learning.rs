@@ -32,8 +32,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use oddsflow::betting::ledger::settled_bets;
-use oddsflow::betting::reports::PolicyReport;
 use oddsflow::betting::metrics::{SettledBet, bootstrap_roi, metrics};
+use oddsflow::betting::reports::PolicyReport;
 use oddsflow::commands::train::{TrainOptions, train};
 use oddsflow::io::feed::FeedWriter;
 use oddsflow::learner::config::DrqnPolicyConfig;

@@ -13,7 +13,7 @@ use oddsflow::policy::{PolicySpec, ScriptedBet};
 use oddsflow::runtime::config::RunConfig;
 use oddsflow::runtime::outputs::Outputs;
 use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
-use oddsflow_dataflows::bookmaker::{BetId, Decision, BetRejection, Settled};
+use oddsflow_dataflows::bookmaker::{BetId, BetRejection, Decision, Settled};
 use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::model::*;
 use oddsflow_dataflows::settlement::{MatchFacts, settle, settle_coupon};

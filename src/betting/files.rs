@@ -40,8 +40,8 @@ use oddsflow_dataflows::bookmaker::{BetId, Settled};
 use oddsflow_dataflows::model::{MarketKind, MatchId, Phase, Selection};
 
 use crate::betting::ledger::{BettingOutputs, LedgerRow, ledger, policy_name, price_taken};
-use oddsflow_dataflows::Change;
 use crate::io::table::{BATCH_ROWS, create_file, parquet_props};
+use oddsflow_dataflows::Change;
 
 // ---------------------------------------------------------------------------------------------
 // Labels

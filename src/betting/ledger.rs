@@ -61,10 +61,6 @@ use oddsflow_dataflows::model::{F64, MarketKind, MatchId, Phase};
 
 use crate::betting::metrics::SettledBet;
 
-
-
-
-
 /// The betting part of a run's outputs, in canonical order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BettingOutputs {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use oddsflow_dataflows::Time;
 use oddsflow_dataflows::availability::SelectionKey;
 use oddsflow_dataflows::bookmaker::{
-    AcceptedLeg, BetId, BetRequest, Decision, Leg, PolicyId, BetRejection, Settled,
+    AcceptedLeg, BetId, BetRejection, BetRequest, Decision, Leg, PolicyId, Settled,
 };
 use oddsflow_dataflows::model::{F64, Line, MarketKind, MatchId, Phase, Selection};
 use oddsflow_dataflows::settlement::Outcome;
@@ -15,9 +15,9 @@ use serde_json::Value;
 
 use super::files::{market_label, selection_label, write_betting};
 use super::ledger::{BettingOutputs, closing_prices, fair_closes, ledger};
+use super::reports::{format_table, reports};
 use crate::time::DAY_MS;
 use oddsflow_dataflows::Change;
-use super::reports::{format_table, reports};
 
 const KICKOFF: i64 = 19_000 * DAY_MS + 15 * 3_600_000;
 

@@ -44,38 +44,51 @@ use super::{FeedBuilder, ImportReport, Imported, stable_id, team_id};
 use crate::time::{uk_local_to_utc, utc_ms};
 
 /// Fixture published this long before kick-off.
-pub const FIXTURE_LEAD_MS: i64 = 48 * 3_600_000;
+pub(crate) const FIXTURE_LEAD_MS: i64 = 48 * 3_600_000;
 /// Markets opened (opening odds) this long before kick-off.
-pub const OPEN_LEAD_MS: i64 = 24 * 3_600_000;
+pub(crate) const OPEN_LEAD_MS: i64 = 24 * 3_600_000;
 /// Closing odds this long before kick-off.
 pub const CLOSE_LEAD_MS: i64 = 5 * 60_000;
-/// Half-time whistle, second-half start and final whistle after kick-off.
-pub const HALF_TIME_MS: i64 = 47 * 60_000;
-pub const SECOND_HALF_MS: i64 = 62 * 60_000;
-pub const FULL_TIME_MS: i64 = 112 * 60_000;
-/// Result published after kick-off.
-pub const RESULT_MS: i64 = 115 * 60_000;
+/// Half-time whistle this long after kick-off.
+pub(crate) const HALF_TIME_MS: i64 = 47 * 60_000;
+/// Second-half start this long after kick-off.
+pub(crate) const SECOND_HALF_MS: i64 = 62 * 60_000;
+/// Final whistle this long after kick-off.
+pub(crate) const FULL_TIME_MS: i64 = 112 * 60_000;
+/// Result published this long after kick-off.
+pub(crate) const RESULT_MS: i64 = 115 * 60_000;
 
 /// Match statistics (home, away).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FdStats {
+    /// Shots (`HS`, `AS`).
     pub shots: [u32; 2],
+    /// Shots on target (`HST`, `AST`), part of `shots`.
     pub shots_on_target: [u32; 2],
+    /// Fouls committed (`HF`, `AF`).
     pub fouls: [u32; 2],
+    /// Corners (`HC`, `AC`).
     pub corners: [u32; 2],
+    /// Yellow cards (`HY`, `AY`).
     pub yellow: [u32; 2],
+    /// Red cards (`HR`, `AR`).
     pub red: [u32; 2],
 }
 
 /// One prematch market of a match: its opening and closing prices, in `selections` order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FdMarket {
+    /// Which market (1X2, over/under 2.5, an Asian handicap line).
     pub market: MarketKind,
+    /// Its selections, in the order of the prices.
     pub selections: Vec<Selection>,
+    /// The opening prices, when the file has them.
     pub open: Option<Vec<f64>>,
+    /// The closing prices, when the file has them.
     pub close: Option<Vec<f64>>,
-    /// The book the opening and closing prices come from (`Pinnacle`, `Bet365`, `average`).
+    /// The book the opening prices come from (`Pinnacle`, `Bet365`, `average`; empty: none).
     pub open_source: &'static str,
+    /// The book the closing prices come from (`Pinnacle`, `Bet365`, `average`; empty: none).
     pub close_source: &'static str,
 }
 
@@ -84,6 +97,7 @@ pub struct FdMarket {
 pub struct FdMatch {
     /// `Div` (`E0`, `SP1`, …).
     pub div: String,
+    /// The league's name (`league_name` of `div`).
     pub league: String,
     /// `2015-16`.
     pub season: String,
@@ -93,15 +107,21 @@ pub struct FdMatch {
     pub kickoff: EventTime,
     /// Kick-off from the file's `Time` (else 15:00 UK local was assumed).
     pub kickoff_known: bool,
+    /// `HomeTeam`, as football-data spells it.
     pub home: String,
+    /// `AwayTeam`, as football-data spells it.
     pub away: String,
+    /// `Referee` (empty when the row has none).
     pub referee: String,
     /// `None` when the file has no half-time score (an abandoned match awarded by a
     /// committee): its goals all come at full time and its result says 0-0 at half time.
     pub half_time: Option<Score>,
+    /// The full-time score (`FTHG`, `FTAG`).
     pub full_time: Score,
     /// `FTR`: `H`, `D`, `A`.
     pub ftr: char,
+    /// The match statistics, when the row has all of them (and no more shots on target than
+    /// shots).
     pub stats: Option<FdStats>,
     /// 1X2 first, then over/under 2.5, then the Asian handicap lines (opening line first).
     pub markets: Vec<FdMarket>,
@@ -122,7 +142,8 @@ impl FdMatch {
         ])
     }
 
-    pub fn market(&self, kind: MarketKind) -> Option<&FdMarket> {
+    /// The market of this kind, if the file priced it.
+    pub(crate) fn market(&self, kind: MarketKind) -> Option<&FdMarket> {
         self.markets.iter().find(|m| m.market == kind)
     }
 
@@ -136,24 +157,29 @@ impl FdMatch {
 /// A refused row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Refused {
+    /// The file the row is in.
     pub file: String,
     /// 1-based line of the CSV (the header is line 1).
     pub line: u64,
+    /// Why it was refused.
     pub reason: String,
+    /// The row as read, its fields joined by commas (empty when the CSV row was unreadable).
     pub raw: String,
 }
 
 /// A file's matches and what was refused.
 #[derive(Clone, Debug, Default)]
 pub struct FdFile {
+    /// The rows read, in file order.
     pub matches: Vec<FdMatch>,
+    /// The rows refused, with their reasons.
     pub refused: Vec<Refused>,
     /// Rows skipped because `Div` was empty (trailing rows).
     pub empty_rows: usize,
 }
 
 /// The league name of a `Div` code.
-pub fn league_name(div: &str) -> String {
+pub(crate) fn league_name(div: &str) -> String {
     match div {
         "E0" => "Premier League".into(),
         "SP1" => "La Liga".into(),
@@ -165,13 +191,13 @@ pub fn league_name(div: &str) -> String {
 }
 
 /// `2015-16` for a date from July 2015 to June 2016.
-pub fn season_of(y: i64, m: u32) -> String {
+pub(crate) fn season_of(y: i64, m: u32) -> String {
     let start = if m >= 7 { y } else { y - 1 };
     format!("{start}-{:02}", (start + 1).rem_euclid(100))
 }
 
 /// `dd/mm/yy` or `dd/mm/yyyy`.
-pub fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
+pub(crate) fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
     let mut it = s.trim().split('/');
     let d: u32 = it.next()?.parse().ok()?;
     let m: u32 = it.next()?.parse().ok()?;
@@ -424,7 +450,7 @@ pub fn read_csv(path: &Path) -> Result<FdFile> {
 }
 
 /// Reads football-data CSV text; `name` labels refusals.
-pub fn read_csv_text(text: &str, name: &str) -> Result<FdFile> {
+pub(crate) fn read_csv_text(text: &str, name: &str) -> Result<FdFile> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
@@ -481,7 +507,7 @@ pub fn read_csv_text(text: &str, name: &str) -> Result<FdFile> {
 }
 
 /// The fixture of a match (team ids from [`team_id`] of the football-data names).
-pub fn fixture(m: &FdMatch, version: Version, venue: &str) -> Fixture {
+pub(crate) fn fixture(m: &FdMatch, version: Version, venue: &str) -> Fixture {
     Fixture {
         version,
         league: m.league.clone(),
@@ -529,7 +555,11 @@ fn push_prices(b: &mut FeedBuilder, ts: EventTime, id: MatchId, fm: &FdMarket, p
 /// then; one with only opening prices keeps them; an opening-only Asian line closes there when
 /// the line moved). Returns the markets still open at `kickoff − 5 min`: the caller closes or
 /// turns them in play.
-pub fn push_prematch_markets(b: &mut FeedBuilder, id: MatchId, m: &FdMatch) -> Vec<MarketKind> {
+pub(crate) fn push_prematch_markets(
+    b: &mut FeedBuilder,
+    id: MatchId,
+    m: &FdMatch,
+) -> Vec<MarketKind> {
     let open_at = m.kickoff - OPEN_LEAD_MS;
     let close_at = m.kickoff - CLOSE_LEAD_MS;
     let mut open_at_kickoff = Vec::new();
@@ -578,7 +608,7 @@ fn status(version: Version, status: MatchStatus, clock_s: i32) -> Body {
 }
 
 /// Pushes the result (half-time and full-time score, corners when known).
-pub fn push_result(b: &mut FeedBuilder, id: MatchId, m: &FdMatch, ts: EventTime) {
+pub(crate) fn push_result(b: &mut FeedBuilder, id: MatchId, m: &FdMatch, ts: EventTime) {
     b.push(ts, id, |version| {
         Body::Result(MatchResult {
             version,
@@ -593,7 +623,7 @@ pub fn push_result(b: &mut FeedBuilder, id: MatchId, m: &FdMatch, ts: EventTime)
 }
 
 /// Pushes one match's whole timeline (see the module docs).
-pub fn push_match(b: &mut FeedBuilder, m: &FdMatch) {
+pub(crate) fn push_match(b: &mut FeedBuilder, m: &FdMatch) {
     let id = m.match_id();
     let ko = m.kickoff;
     b.push(ko - FIXTURE_LEAD_MS, id, |v| {
@@ -677,7 +707,7 @@ pub fn push_match(b: &mut FeedBuilder, m: &FdMatch) {
 }
 
 /// Which books the prices came from, counted over matches: `(market, opening|closing, book) → n`.
-pub fn source_counts(matches: &[FdMatch]) -> std::collections::BTreeMap<String, usize> {
+pub(crate) fn source_counts(matches: &[FdMatch]) -> std::collections::BTreeMap<String, usize> {
     let mut out = std::collections::BTreeMap::new();
     for m in matches {
         for fm in &m.markets {
@@ -732,13 +762,19 @@ pub fn import(paths: &[std::path::PathBuf]) -> Result<Imported<FootballDataRepor
 /// What was imported, and the rows refused with their reasons.
 #[derive(Clone, Debug, Default)]
 pub struct FootballDataReport {
+    /// Files read.
     pub files: usize,
+    /// Matches imported (duplicates once).
     pub matches: usize,
+    /// Rows of a match already read (same division, date and teams): not imported again.
     pub duplicates: usize,
+    /// Rows skipped because `Div` was empty (trailing rows).
     pub empty_rows: usize,
     /// Matches whose file has no `Time` (kick-off assumed 15:00 UK local).
     pub kickoff_assumed: usize,
+    /// The rows refused, with their reasons.
     pub refused: Vec<Refused>,
+    /// Which books the prices came from: `(market, opening|closing, book) → matches`.
     pub sources: std::collections::BTreeMap<String, usize>,
 }
 

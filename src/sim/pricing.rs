@@ -54,7 +54,7 @@ impl RateModel {
 
 /// Where the match is, for the remaining-time integral.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Phase {
+pub(crate) enum Stage {
     Prematch,
     FirstHalf,
     HalfTime,
@@ -64,7 +64,7 @@ pub(crate) enum Phase {
 /// Remaining play as segments of match minutes. A half's stoppage is known once its 45th/90th
 /// minute is reached (the board); before that its expectation is used.
 pub(crate) fn remaining_segments(
-    phase: Phase,
+    stage: Stage,
     clock_s: i32,
     stoppage_s: [i32; 2],
 ) -> Vec<(f64, f64)> {
@@ -79,20 +79,20 @@ pub(crate) fn remaining_segments(
     } else {
         90.0 + EXPECTED_STOPPAGE_MIN[1]
     };
-    match phase {
-        Phase::Prematch => vec![
+    match stage {
+        Stage::Prematch => vec![
             (0.0, 45.0 + EXPECTED_STOPPAGE_MIN[0]),
             (45.0, 90.0 + EXPECTED_STOPPAGE_MIN[1]),
         ],
-        Phase::FirstHalf => vec![(m, end1.max(m)), (45.0, 90.0 + EXPECTED_STOPPAGE_MIN[1])],
-        Phase::HalfTime => vec![(45.0, 90.0 + EXPECTED_STOPPAGE_MIN[1])],
-        Phase::SecondHalf => vec![(m, end2.max(m))],
+        Stage::FirstHalf => vec![(m, end1.max(m)), (45.0, 90.0 + EXPECTED_STOPPAGE_MIN[1])],
+        Stage::HalfTime => vec![(45.0, 90.0 + EXPECTED_STOPPAGE_MIN[1])],
+        Stage::SecondHalf => vec![(m, end2.max(m))],
     }
 }
 
 /// What a pricer believes about the match now.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct View {
+pub(crate) struct Belief {
     pub score: [u8; 2],
     pub corners: [u8; 2],
     pub reds: [u8; 2],
@@ -105,7 +105,7 @@ pub(crate) struct View {
     pub mult: [f64; 2],
 }
 
-/// The distribution of the rest of the match under one [`View`].
+/// The distribution of the rest of the match under one [`Belief`].
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Outlook {
     pub score: [u8; 2],
@@ -122,7 +122,7 @@ pub(crate) struct Outlook {
 }
 
 /// Integrates the expected intensities over `segments` (minutes of play).
-pub(crate) fn outlook(model: &RateModel, view: &View, segments: &[(f64, f64)]) -> Outlook {
+pub(crate) fn outlook(model: &RateModel, view: &Belief, segments: &[(f64, f64)]) -> Outlook {
     let s2 = DOM_SD * DOM_SD;
     let red = [red_factor(0, view.reds), red_factor(1, view.reds)];
     let mut tau = 0.0;
@@ -391,8 +391,8 @@ mod tests {
         }
     }
 
-    fn pre_view(m: &RateModel) -> View {
-        View {
+    fn pre_view(m: &RateModel) -> Belief {
+        Belief {
             score: [0, 0],
             corners: [0, 0],
             reds: [0, 0],
@@ -409,7 +409,7 @@ mod tests {
         let o = outlook(
             &m,
             &pre_view(&m),
-            &remaining_segments(Phase::Prematch, 0, [0, 0]),
+            &remaining_segments(Stage::Prematch, 0, [0, 0]),
         );
         assert!((o.ph.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         assert!(

@@ -13,7 +13,7 @@ use oddsflow_dataflows::pricing::ladder;
 
 use super::{Action, Game};
 use crate::sim::market_maker::{MarketMaker, Publish};
-use crate::sim::pricing::{self, DOM_SD, Outlook, View};
+use crate::sim::pricing::{self, Belief, DOM_SD, Outlook};
 use crate::sim::{Inefficiency, TruthRow};
 
 /// Corners over/under line of the corners market (9.5).
@@ -69,12 +69,12 @@ impl Game<'_> {
         (&mut self.book, tape)
     }
 
-    fn views(&self) -> (View, View) {
-        let pre = self.phase == pricing::Phase::Prematch;
+    fn beliefs(&self) -> (Belief, Belief) {
+        let pre = self.phase == pricing::Stage::Prematch;
         let s2 = DOM_SD * DOM_SD;
         let mu = self.rates.mu(self.score, self.reds);
         let (d0, v0) = if pre { (mu, s2) } else { (self.dom, 0.0) };
-        let truth = View {
+        let truth = Belief {
             score: self.score,
             corners: self.corners,
             reds: self.reds,
@@ -100,7 +100,7 @@ impl Game<'_> {
         } else {
             [1.0, 1.0]
         };
-        let book = View {
+        let book = Belief {
             score: bscore,
             corners: self.corners,
             reds: self.reds,
@@ -121,7 +121,7 @@ impl Game<'_> {
             return (a, b);
         }
         let segs = pricing::remaining_segments(self.phase, self.clock, self.stoppage);
-        let (tv, bv) = self.views();
+        let (tv, bv) = self.beliefs();
         let a = pricing::outlook(&self.rates, &tv, &segs);
         let b = pricing::outlook(&self.rates, &bv, &segs);
         self.cache = Some((ts, self.rev, a, b));

@@ -78,7 +78,7 @@ struct Game<'a> {
     sheets: [Vec<(i64, Sheet)>; 2],
 
     // Live state.
-    phase: pricing::Phase,
+    phase: pricing::Stage,
     clock: i32,
     status_version: Version,
     next_incident: u32,
@@ -226,7 +226,7 @@ impl<'a> Game<'a> {
             subs,
             next_sub: 0,
             sheets,
-            phase: pricing::Phase::Prematch,
+            phase: pricing::Stage::Prematch,
             clock: 0,
             status_version: 0,
             next_incident: 1,
@@ -397,7 +397,7 @@ impl<'a> Game<'a> {
                 self.bench[side] = sheet.bench.iter().map(|p| (p.0, p.1)).collect();
             }
         }
-        self.phase = pricing::Phase::FirstHalf;
+        self.phase = pricing::Stage::FirstHalf;
         self.clock = 0;
         let mu = self.rates.mu(self.score, self.reds);
         self.dom = (mu + DOM_SD * normal(&mut self.rng)).clamp(-1.0, 1.0);
@@ -441,7 +441,7 @@ impl<'a> Game<'a> {
             MatchStatus::SecondHalf
         };
         if half == 2 {
-            self.phase = pricing::Phase::SecondHalf;
+            self.phase = pricing::Stage::SecondHalf;
             self.clock = 2700;
             self.rev += 1;
             self.status(self.second_half_start, MatchStatus::SecondHalf, 2700);
@@ -477,7 +477,7 @@ impl<'a> Game<'a> {
         if half == 1 {
             self.status(end_ts, MatchStatus::HalfTime, c1);
             self.half_time = self.score;
-            self.phase = pricing::Phase::HalfTime;
+            self.phase = pricing::Stage::HalfTime;
             self.rev += 1;
         }
         true

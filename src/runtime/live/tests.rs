@@ -1,0 +1,88 @@
+//! The changelog's recovery from a crash, and a partition's rebuild regions.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+
+use oddsflow_dataflows::Time;
+
+use super::changelog::{CHANGELOG, Changelog};
+use super::topics::Part;
+use crate::runtime::clock::Reclock;
+use crate::runtime::host::Frame;
+
+fn entry(end: i64, cap: Time) -> Frame {
+    Frame {
+        reclock: vec![(
+            Reclock {
+                partition: 0,
+                end,
+                cap,
+                records: end as u64,
+                late: 0,
+            },
+            cap,
+            1,
+        )],
+        ..Frame::default()
+    }
+}
+
+#[test]
+fn a_frame_cut_short_by_a_crash_is_dropped_and_the_log_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let mut log = Changelog::open(dir.path(), "t", "id").expect("new log");
+        log.write_frame(Some(1_000), &entry(10, 0))
+            .expect("frame 1");
+        log.write_frame(Some(2_000), &entry(20, 1_000))
+            .expect("frame 2");
+    }
+    let path = dir.path().join(CHANGELOG);
+    let good = std::fs::metadata(&path).expect("log").len();
+    // A third record, cut short: its header promises 200 bytes, 5 follow.
+    let mut f = OpenOptions::new().append(true).open(&path).expect("log");
+    f.write_all(&[200, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5])
+        .expect("partial record");
+    drop(f);
+    let log = Changelog::open(dir.path(), "t", "id").expect("reopened");
+    assert_eq!(log.frames, 2);
+    assert_eq!(log.recovery.durable, 2_000);
+    assert!(!log.recovery.closed);
+    assert_eq!(log.recovery.entries.len(), 2);
+    assert_eq!(std::fs::metadata(&path).expect("log").len(), good);
+    let mut log = log;
+    log.write_frame(None, &entry(30, 2_000)).expect("frame 3");
+    assert_eq!(
+        log.ends.get(&0),
+        Some(&30),
+        "the final frame's entries are committed too"
+    );
+    drop(log);
+    let log = Changelog::open(dir.path(), "t", "id").expect("reopened");
+    assert!(log.recovery.closed);
+    assert_eq!(
+        Changelog::frames_after(dir.path(), 1)
+            .expect("frames")
+            .len(),
+        2
+    );
+    // Another run's settings are refused.
+    drop(log);
+    let err = Changelog::open(dir.path(), "t", "other settings")
+        .err()
+        .expect("refused");
+    assert!(format!("{err}").contains("belongs to another run"), "{err}");
+}
+
+#[test]
+fn rebuild_regions_give_each_offset_its_cap() {
+    let p = Part::new(0, vec![(9, 3_000), (5, 0), (12, 7_000)]);
+    let caps: Vec<Time> = (0..12).map(|o| p.region_cap(o)).collect();
+    assert_eq!(
+        caps,
+        [
+            0, 0, 0, 0, 0, 3_000, 3_000, 3_000, 3_000, 7_000, 7_000, 7_000
+        ]
+    );
+    assert!(p.rebuilding());
+}
