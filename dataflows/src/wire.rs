@@ -7,6 +7,11 @@
 //! `ts` (UTC ms), `match` and `kind` are common to every kind; the other fields are those of the
 //! kind's struct in [`crate::model`]. Our writer puts `ts` first, which lets the replay source read
 //! a line's event time without decoding it (see [`peek_ts`]); any field order is accepted.
+//!
+//! A UTF-8 byte order mark (U+FEFF) before a line's JSON is skipped ([`strip_bom`]): editors and
+//! Windows tools put one before the first line of a file, and a Kafka message may start with one.
+//! Both readers of a line ([`parse_json_line`], [`peek_ts`]) skip it, so every source (plain or
+//! gzip files, Parquet `raw` rows, Kafka messages) is covered in this one place.
 
 use serde::{Deserialize, Serialize};
 
@@ -90,9 +95,18 @@ pub fn to_json_line(record: &Record) -> String {
     serde_json::to_string(&wire).unwrap_or_default()
 }
 
-/// Parses one JSON line into a record. Errors are data: an unknown `kind` and malformed JSON get
-/// their own reasons.
+/// The byte order mark, as a character.
+const BOM: char = '\u{feff}';
+
+/// `line` without a leading byte order mark (see the module docs).
+pub fn strip_bom(line: &str) -> &str {
+    line.strip_prefix(BOM).unwrap_or(line)
+}
+
+/// Parses one JSON line into a record (a leading byte order mark is skipped). Errors are data: an
+/// unknown `kind` and malformed JSON get their own reasons.
 pub fn parse_json_line(line: &str) -> Result<Record, Rejection> {
+    let line = strip_bom(line);
     match serde_json::from_str::<WireRecord>(line) {
         Ok(w) => Ok(Record {
             ts: w.ts,
@@ -124,8 +138,10 @@ struct KindOnly {
 }
 
 /// Reads the event time of a JSON line cheaply when the line starts with `{"ts":<integer>`, as
-/// ours do; otherwise decodes just the `ts` field. `None` when the line has no readable `ts`.
+/// ours do; otherwise decodes just the `ts` field. `None` when the line has no readable `ts`. A
+/// leading byte order mark is skipped.
 pub fn peek_ts(line: &str) -> Option<EventTime> {
+    let line = strip_bom(line);
     if let Some(rest) = line.trim_start().strip_prefix("{\"ts\":") {
         let rest = rest.trim_start();
         let end = rest
@@ -208,6 +224,29 @@ mod tests {
         assert_eq!(peek_ts(r#"{"ts":-5,"match":1}"#), Some(-5));
         assert_eq!(peek_ts("not json"), None);
         assert_eq!(peek_ts(r#"{"ts":"12"}"#), None);
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped() {
+        let r = odds(2.5);
+        let line = format!("\u{feff}{}", to_json_line(&r));
+        assert_eq!(&line.as_bytes()[..3], b"\xEF\xBB\xBF");
+        assert_eq!(parse_json_line(&line).unwrap(), r);
+        assert_eq!(peek_ts(&line), Some(1_700_000_000_000));
+        // Any field order (peek_ts's slow path) too.
+        let reordered = concat!('\u{feff}', r#"{"match":1,"ts":55,"kind":"x"}"#);
+        assert_eq!(peek_ts(reordered), Some(55));
+        // Only one, and only at the start: a BOM inside the JSON is still an error.
+        let twice = format!("\u{feff}{line}");
+        assert_eq!(
+            parse_json_line(&twice).unwrap_err().reason,
+            RejectReason::Malformed
+        );
+        let inside = to_json_line(&r).replacen(',', ",\u{feff}", 1);
+        assert_eq!(
+            parse_json_line(&inside).unwrap_err().reason,
+            RejectReason::Malformed
+        );
     }
 
     #[test]
