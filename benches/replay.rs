@@ -47,7 +47,7 @@ fn main() {
     let ok = items
         .iter()
         .enumerate()
-        .filter(|(i, p)| parse_and_validate((*i as u64, (*p).clone())).is_ok())
+        .filter(|(i, p)| parse_and_validate((*i as u64, (*p).clone()), &Default::default()).is_ok())
         .count();
     let parse = n / t.elapsed().as_secs_f64();
     println!("parse-only ceiling     {parse:>12.0} records/s  ({ok} valid)");

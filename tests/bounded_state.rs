@@ -37,6 +37,7 @@ fn arrangement_sizes(items: &[Payload], cfg: &RunConfig) -> BTreeMap<String, i64
         ratings: cfg.pipeline.ratings.clone(),
         dominance: cfg.pipeline.dominance.clone(),
         retire_after_ms: cfg.pipeline.retire_after_ms,
+        validation: cfg.pipeline.validation.clone(),
     };
     let settle = last + cfg.pipeline.retire_after_ms + 7_200_000;
     // Make every spine keep merging (even a lone batch, against empty ones) while idle, so that

@@ -33,7 +33,7 @@ use oddsflow_operators::{
 
 use crate::Time;
 use crate::model::*;
-use crate::reject::{DeadLetter, RejectReason, validate};
+use crate::reject::{DeadLetter, RejectReason, ValidationConfig, validate};
 use crate::wire::{parse_json_line, to_json_line};
 
 /// A feed item with its position in the feed (used in dead letters).
@@ -57,8 +57,11 @@ pub fn route_match(m: &MatchId) -> u64 {
     route_hash(m)
 }
 
-/// Parses and validates one feed item.
-pub fn parse_and_validate((seq, payload): Sequenced) -> Result<Record, DeadLetter> {
+/// Parses and validates one feed item (the bounds that are settings come from `cfg`).
+pub fn parse_and_validate(
+    (seq, payload): Sequenced,
+    cfg: &ValidationConfig,
+) -> Result<Record, DeadLetter> {
     let (record, raw) = match payload {
         Payload::Line(line) => match parse_json_line(&line) {
             Ok(r) => (r, Some(line)),
@@ -73,7 +76,7 @@ pub fn parse_and_validate((seq, payload): Sequenced) -> Result<Record, DeadLette
         },
         Payload::Decoded(r) => (r, None),
     };
-    match validate(&record) {
+    match validate(&record, cfg) {
         Ok(()) => Ok(record),
         Err(e) => Err(DeadLetter {
             seq,
@@ -93,16 +96,18 @@ pub fn kept_after_retirement(key: &RecordKey) -> bool {
     )
 }
 
-/// Builds the ingest dataflow over a stream of sequenced feed items. A match id on `retire` at
-/// time `t` retracts the match's per-match state at `t` (see [`kept_after_retirement`]); later
-/// records of those kinds for it are ignored as `Retired`.
+/// Builds the ingest dataflow over a stream of sequenced feed items, validated under `cfg`. A
+/// match id on `retire` at time `t` retracts the match's per-match state at `t` (see
+/// [`kept_after_retirement`]); later records of those kinds for it are ignored as `Retired`.
 pub fn ingest<'scope>(
     items: StreamVec<'scope, Time, Sequenced>,
     retire: StreamVec<'scope, Time, MatchId>,
+    cfg: &ValidationConfig,
 ) -> Ingested<'scope> {
-    let (parsed, parse_errors) = items.map_fallible("Parse+Validate", |item: Sequenced| {
+    let cfg = cfg.clone();
+    let (parsed, parse_errors) = items.map_fallible("Parse+Validate", move |item: Sequenced| {
         let seq = item.0;
-        parse_and_validate(item).map(|r| (seq, r))
+        parse_and_validate(item, &cfg).map(|r| (seq, r))
     });
     // A record is for a known match only if the match's fixture was seen at or before its time.
     let (known, orphans) = parsed.require_parent(

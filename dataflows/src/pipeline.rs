@@ -32,6 +32,7 @@ use crate::features::{FeatureVector, features};
 use crate::ingest::{Ingested, MatchState, Sequenced, ingest};
 use crate::model::MatchId;
 use crate::ratings::RatingConfig;
+use crate::reject::ValidationConfig;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PipelineConfig {
@@ -39,6 +40,9 @@ pub struct PipelineConfig {
     pub dominance: DominanceConfig,
     /// How long after a match is settled its per-match state is retired, in ms of event time.
     pub retire_after_ms: u64,
+    /// The bounds of validation that are settings (the highest price accepted).
+    #[serde(default)]
+    pub validation: ValidationConfig,
 }
 
 impl Default for PipelineConfig {
@@ -47,6 +51,7 @@ impl Default for PipelineConfig {
             ratings: RatingConfig::default(),
             dominance: DominanceConfig::default(),
             retire_after_ms: 3_600_000,
+            validation: ValidationConfig::default(),
         }
     }
 }
@@ -78,7 +83,7 @@ pub fn pipeline<'scope>(
     let (retire_handle, retire) = items
         .scope()
         .feedback::<Vec<MatchId>>(cfg.retire_after_ms.max(1));
-    let ingested = ingest(items, retire.clone());
+    let ingested = ingest(items, retire.clone(), &cfg.validation);
     let state = MatchState::split(&ingested.state);
     // Newly settled matches go round the loop, arriving `retire_after_ms` later. (Re-time each
     // update to its own time first: a collection's message may carry an earlier capability.)

@@ -364,6 +364,11 @@ pub struct ReplayArgs {
     /// How far (relative) the price may fall below the price seen, e.g. 0.02.
     #[arg(long, default_value_t = 0.02)]
     pub price_tolerance: f64,
+    /// The highest decimal price accepted from the feed (above 1, at most 1000000): a price above
+    /// it is dead-lettered as `invalid_price`. The default is the top of the Betfair price
+    /// ladder.
+    #[arg(long, default_value_t = 1_000.0)]
+    pub max_price: f64,
     /// Print help.
     #[arg(long, action = ArgAction::Help, help = "Print help")]
     pub help: Option<bool>,

@@ -3,6 +3,8 @@
 
 use anyhow::{Result, bail};
 
+use oddsflow_dataflows::reject::ValidationConfig;
+
 use crate::cli::{EvalArgs, ReplayArgs};
 use crate::policy::PolicySpec;
 
@@ -58,6 +60,7 @@ pub(crate) fn run(a: EvalArgs) -> Result<()> {
         bankroll: 1_000.0,
         inplay_delay_ms: 5_000,
         price_tolerance: 0.02,
+        max_price: ValidationConfig::default().max_price,
         help: None,
         live: false,
     };

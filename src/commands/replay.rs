@@ -3,9 +3,11 @@
 
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 
 use oddsflow_dataflows::bookmaker::BookmakerConfig;
+use oddsflow_dataflows::pipeline::PipelineConfig;
+use oddsflow_dataflows::reject::ValidationConfig;
 
 use crate::cli::{ReplayArgs, print_outputs};
 use crate::policy::{PolicySpec, Truth};
@@ -68,7 +70,7 @@ pub(crate) fn pipeline_setup(
         args.extend(["-h".to_string(), h.display().to_string()]);
     }
     let timely = timely::Config::from_args(args.into_iter())
-        .map_err(|e| anyhow::anyhow!("timely arguments: {e}"))?;
+        .map_err(|e| anyhow!("timely arguments: {e}"))?;
     let truth_path = a
         .truth
         .clone()
@@ -112,9 +114,19 @@ pub(crate) fn pipeline_setup(
         }
     }
     policies.extend(extra);
+    let validation = ValidationConfig {
+        max_price: a.max_price,
+    };
+    validation
+        .check()
+        .map_err(|e| anyhow!("--max-price: {e}"))?;
     let cfg = RunConfig {
         granularity_ms: a.granularity_ms,
         lateness_ms: a.lateness_ms,
+        pipeline: PipelineConfig {
+            validation,
+            ..PipelineConfig::default()
+        },
         progress: !a.no_progress,
         keep_outputs: !a.discard_outputs,
         policies,

@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::model::*;
-use oddsflow_dataflows::reject::{RejectReason, validate};
+use oddsflow_dataflows::reject::{RejectReason, ValidationConfig, validate};
 use oddsflow_dataflows::wire::{parse_json_line, to_json_line};
 
 use super::*;
@@ -85,7 +85,7 @@ fn every_decoded_record_validates() {
     for noise in [NoiseConfig::typical(), noisy()] {
         let out = simulate(&cfg(8, noise));
         for r in out.records() {
-            if let Err(e) = validate(r) {
+            if let Err(e) = validate(r, &ValidationConfig::default()) {
                 panic!("{e}: {}", to_json_line(r));
             }
         }
@@ -394,7 +394,7 @@ fn seen(out: &SimOutput) -> Seen {
                     Err(_) if l.starts_with('{') => "truncated",
                     Err(_) => "not_json",
                     Ok(r) if !known.contains(&r.match_id) => "unknown_match",
-                    Ok(r) => match validate(&r) {
+                    Ok(r) => match validate(&r, &ValidationConfig::default()) {
                         Err(e) if e.reason == RejectReason::NegativeClock => "negative_clock",
                         Err(e) if e.reason == RejectReason::InvalidPrice => {
                             if e.detail.contains("NaN") {

@@ -45,13 +45,13 @@ pub fn assign_times(items: &[Payload], cfg: &RunConfig) -> Vec<u64> {
 
 /// Valid records with their times, in feed order, that pass the fixture gate (a fixture of
 /// their match seen at or before their time).
-fn gated(items: &[Payload], times: &[u64]) -> Vec<(u64, Record)> {
+fn gated(items: &[Payload], times: &[u64], cfg: &RunConfig) -> Vec<(u64, Record)> {
     let valid: Vec<(u64, Record)> = items
         .iter()
         .zip(times)
         .enumerate()
         .filter_map(|(seq, (item, time))| {
-            parse_and_validate((seq as u64, item.clone()))
+            parse_and_validate((seq as u64, item.clone()), &cfg.pipeline.validation)
                 .ok()
                 .map(|r| (*time, r))
         })
@@ -72,7 +72,7 @@ fn gated(items: &[Payload], times: &[u64]) -> Vec<(u64, Record)> {
 /// When each match retires: the first time it has a result or an abandonment, plus the grace.
 pub fn retire_times(items: &[Payload], times: &[u64], cfg: &RunConfig) -> BTreeMap<MatchId, u64> {
     let mut out: BTreeMap<MatchId, u64> = BTreeMap::new();
-    for (time, r) in gated(items, times) {
+    for (time, r) in gated(items, times, cfg) {
         if matches!(r.body, Body::Result(_) | Body::Abandonment(_)) {
             let e = out.entry(r.match_id).or_insert(time);
             *e = (*e).min(time);
@@ -114,7 +114,7 @@ pub fn timed_state_at(
 ) -> BTreeMap<RecordKey, (Body, EventTime)> {
     let retire = retire_times(items, times, cfg);
     let mut best: BTreeMap<RecordKey, (Version, (Body, EventTime))> = BTreeMap::new();
-    for (time, r) in gated(items, times) {
+    for (time, r) in gated(items, times, cfg) {
         let retired = retire.get(&r.match_id).is_some_and(|at| *at <= t);
         if time <= t && (kept(&r.key().1) || !retired) {
             let cand = (r.version(), (r.body.clone(), r.ts));
@@ -401,7 +401,7 @@ impl Timeline {
         retire.sort();
         let mut by_time: BTreeMap<u64, Vec<Record>> = BTreeMap::new();
         for (seq, (item, time)) in items.iter().zip(times).enumerate() {
-            if let Ok(r) = parse_and_validate((seq as u64, item.clone())) {
+            if let Ok(r) = parse_and_validate((seq as u64, item.clone()), &cfg.pipeline.validation) {
                 by_time.entry(*time).or_default().push(r);
             }
         }
