@@ -104,7 +104,8 @@ pub fn strip_bom(line: &str) -> &str {
 }
 
 /// Parses one JSON line into a record (a leading byte order mark is skipped). Errors are data: an
-/// unknown `kind` and malformed JSON get their own reasons.
+/// unknown `kind`, a `price` too large for a number (`1e309`) and malformed JSON get their own
+/// reasons.
 pub fn parse_json_line(line: &str) -> Result<Record, Rejection> {
     let line = strip_bom(line);
     match serde_json::from_str::<WireRecord>(line) {
@@ -114,6 +115,12 @@ pub fn parse_json_line(line: &str) -> Result<Record, Rejection> {
             body: w.body.into(),
         }),
         Err(e) => {
+            if let Some(literal) = overflowing_price(line, &e) {
+                return Err(Rejection::new(
+                    RejectReason::InvalidPrice,
+                    format!("price {literal} is not a finite decimal price > 1.0 (too large for a number)"),
+                ));
+            }
             let detail = e.to_string();
             // serde reports an unknown internal tag as "unknown variant `x`, expected one of …";
             // confirm by reading the kind ourselves so that a bad *nested* enum is not mistaken
@@ -130,6 +137,24 @@ pub fn parse_json_line(line: &str) -> Result<Record, Rejection> {
             }
         }
     }
+}
+
+/// The literal of a `"price"` value that `e` refused as out of range (`1e309`: a JSON number
+/// beyond `f64`, which serde_json will not round to infinity), or `None` when `e` is another error.
+fn overflowing_price<'a>(line: &'a str, e: &serde_json::Error) -> Option<&'a str> {
+    if e.line() != 1 || !e.to_string().starts_with("number out of range") {
+        return None;
+    }
+    // serde_json's column is the byte at which it stopped: at or just past the number's end.
+    let mut head = line.get(..e.column().min(line.len()))?;
+    if !head.ends_with(|c: char| c.is_ascii_digit()) {
+        head = &head[..head.len() - head.chars().last().map_or(0, char::len_utf8)];
+    }
+    let number = |c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E');
+    let key = head.trim_end_matches(number);
+    let literal = &head[key.len()..];
+    let key = key.trim_end().strip_suffix(':')?.trim_end();
+    (key.ends_with("\"price\"") && !literal.is_empty()).then_some(literal)
 }
 
 #[derive(Deserialize)]
@@ -247,6 +272,41 @@ mod tests {
             parse_json_line(&inside).unwrap_err().reason,
             RejectReason::Malformed
         );
+    }
+
+    #[test]
+    fn a_price_beyond_f64_is_an_invalid_price() {
+        let line = |p: &str| {
+            format!(
+                r#"{{"ts":1,"match":2,"kind":"odds","version":1,"market":"match_odds","selection":"home","price":{p},"modelled":false}}"#
+            )
+        };
+        for p in ["1e309", "-1e309", "2E+400"] {
+            let e = parse_json_line(&line(p)).unwrap_err();
+            assert_eq!(e.reason, RejectReason::InvalidPrice, "{p}: {e}");
+            assert!(e.detail.starts_with(&format!("price {p} ")), "{}", e.detail);
+        }
+        // Last field, and spaces around the colon.
+        let last = r#"{"ts":1,"match":2,"kind":"odds","version":1,"market":"match_odds","selection":"home","price" : 1e999}"#;
+        assert_eq!(
+            parse_json_line(last).unwrap_err().reason,
+            RejectReason::InvalidPrice
+        );
+        // Out of range elsewhere stays malformed.
+        let ts = r#"{"ts":1e999,"match":2,"kind":"odds","version":1,"market":"match_odds","selection":"home","price":2.0}"#;
+        assert_eq!(
+            parse_json_line(ts).unwrap_err().reason,
+            RejectReason::Malformed
+        );
+        let xg = r#"{"ts":1,"match":2,"kind":"incident","version":1,"id":1,"side":"home","clock_s":5,"detail":{"shot":{"player":null,"on_target":true,"xg":1e400}},"cancelled":false}"#;
+        assert_eq!(
+            parse_json_line(xg).unwrap_err().reason,
+            RejectReason::Malformed
+        );
+        // Finite strange prices parse (validation judges them).
+        for p in ["1e300", "1e-300", "1.0000001", "\"NaN\"", "\"inf\"", "\"-inf\""] {
+            assert!(parse_json_line(&line(p)).is_ok(), "{p}");
+        }
     }
 
     #[test]
