@@ -9,8 +9,13 @@ fn main() -> std::process::ExitCode {
     match oddsflow::cli::run(oddsflow::cli::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            let status = oddsflow::commands::exit_status(&e);
+            if status == oddsflow::commands::EXIT_INPUT_ENDED_EARLY {
+                eprintln!("warning: {e:#}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            std::process::ExitCode::from(status)
         }
     }
 }

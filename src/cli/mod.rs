@@ -36,12 +36,16 @@ pub enum Command {
     /// Generate a simulated feed.
     Simulate(SimulateArgs),
     /// Replay a recorded feed through the dataflows.
+    #[command(after_help = EXIT_STATUS_REPLAY)]
     Replay(ReplayArgs),
     /// Print the feature vector a live system would have had for a match at a time.
+    #[command(after_help = EXIT_STATUS_FEATURES)]
     Features(FeaturesArgs),
     /// Train the `drqn` policy by replaying feeds, checkpointing its network.
+    #[command(after_help = EXIT_STATUS_TRAIN)]
     Train(TrainArgs),
     /// Evaluate a trained `drqn` network (frozen, greedy) against the baselines on a feed.
+    #[command(after_help = EXIT_STATUS_REPLAY)]
     Eval(EvalArgs),
     /// Publish a recorded feed to a Kafka topic.
     Produce(ProduceArgs),
@@ -50,6 +54,34 @@ pub enum Command {
     /// Import real data (football-data, StatsBomb, Betfair) into a feed.
     Import(ImportArgs),
 }
+
+/// `replay --help` (and `eval`'s): the exit statuses (3 is
+/// [`commands::EXIT_INPUT_ENDED_EARLY`]).
+const EXIT_STATUS_REPLAY: &str = "\
+Exit status:
+  0  the feed was read to its end and every output written
+  3  the feed file could not be read to its end (cut short or corrupt: a gzip stream cut off, a
+     Parquet row group or footer that cannot be read): a warning says where and why, every
+     output is still written from the items read before, and summary.json's `truncated`
+     object holds the item count, line, byte offset or row group, and the error. A plain .jsonl
+     whose last line is cut is not this: that line is a malformed record (dead_letter.jsonl)
+  1  any other error (nothing written)";
+
+/// `features --help`: the exit statuses.
+const EXIT_STATUS_FEATURES: &str = "\
+Exit status:
+  0  the vector was printed
+  3  the feed file could not be read up to --at (cut short or corrupt): the vector printed, if
+     any, is that of the items read before, and a warning says where and why reading stopped
+  1  any other error, or no vector for the match at that time";
+
+/// `train --help`: the exit statuses.
+const EXIT_STATUS_TRAIN: &str = "\
+Exit status:
+  0  trained on every feed read to its end
+  3  a feed file could not be read to its end (cut short or corrupt): its passes acted on the
+     items read before, training went on, the checkpoint is written, and a warning says which
+  1  any other error";
 
 /// `oddsflow import SOURCE … --out FEED`: real data as an ordinary feed (see `src/import/`).
 /// What a source cannot map (a refused row, an unreadable message) goes, with its reason, to

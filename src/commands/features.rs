@@ -3,6 +3,7 @@
 
 use anyhow::{Result, bail};
 
+use super::InputEndedEarly;
 use crate::cli::FeaturesArgs;
 use crate::runtime::config::RunConfig;
 use crate::runtime::outputs::{features_at, features_from_store};
@@ -15,6 +16,7 @@ pub(crate) fn run(a: FeaturesArgs) -> Result<()> {
     let at = parse_time(&a.at)?;
     let cfg = RunConfig::default();
     let t = (at.max(0) as u64) / cfg.granularity_ms * cfg.granularity_ms;
+    let mut truncated = None;
     let vector = match (&a.store, &a.feed) {
         (Some(store), _) => features_from_store(store, t)?.remove(&a.match_id),
         (None, Some(feed)) => {
@@ -25,6 +27,7 @@ pub(crate) fn run(a: FeaturesArgs) -> Result<()> {
             };
             let (outputs, _) = replay(file_feed(feed), &cfg, None, timely::Config::thread())?
                 .ok_or_else(|| anyhow::anyhow!("no outputs"))?;
+            truncated = outputs.summary.truncated.clone();
             features_at(&outputs, t)
                 .remove(&a.match_id)
                 .map(|v| serde_json::to_value(v))
@@ -32,16 +35,28 @@ pub(crate) fn run(a: FeaturesArgs) -> Result<()> {
         }
         (None, None) => bail!("give a FEED to replay, or --store DIR/features.parquet"),
     };
+    if let Some(v) = &vector {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"match": a.match_id, "at": t, "features": v})
+            )?
+        );
+    }
+    // The feed ended before `t`: the vector (or its absence) is that of the items read.
+    if let Some(cut) = truncated {
+        let what = match vector {
+            Some(_) => "the vector above is that of".to_string(),
+            None => format!("match {} has no feature vector at {t} in", a.match_id),
+        };
+        return Err(InputEndedEarly(format!(
+            "{cut}; {what} the {} items read before",
+            cut.items_read
+        ))
+        .into());
+    }
     match vector {
-        Some(v) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(
-                    &serde_json::json!({"match": a.match_id, "at": t, "features": v})
-                )?
-            );
-            Ok(())
-        }
+        Some(_) => Ok(()),
         None => bail!(
             "match {} has no feature vector at {t} (it was not live then)",
             a.match_id

@@ -9,6 +9,7 @@ use oddsflow_dataflows::bookmaker::BookmakerConfig;
 use oddsflow_dataflows::pipeline::PipelineConfig;
 use oddsflow_dataflows::reject::ValidationConfig;
 
+use super::InputEndedEarly;
 use crate::cli::{ReplayArgs, print_outputs};
 use crate::policy::{PolicySpec, Truth};
 use crate::runtime::config::RunConfig;
@@ -48,6 +49,14 @@ pub(crate) fn replay_with(a: ReplayArgs, extra: Vec<PolicySpec>) -> Result<()> {
             stats.records_per_s
         );
         print_outputs(&a.out, &outputs, a.seed);
+        if let Some(cut) = &outputs.summary.truncated {
+            return Err(InputEndedEarly(format!(
+                "{cut}; the outputs in {} are those of the {} items read before (summary.json: `truncated`)",
+                a.out.display(),
+                cut.items_read
+            ))
+            .into());
+        }
     }
     Ok(())
 }

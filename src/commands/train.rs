@@ -105,6 +105,10 @@ pub struct ReplayReport {
     pub roi: f64,
     /// Seconds the replay took.
     pub seconds: f64,
+    /// Set when the feed could not be read to its end (cut short or corrupt): where and why
+    /// (the pass acted on the items read before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<String>,
 }
 
 /// What a training run did.
@@ -160,6 +164,12 @@ pub fn train(
                 trainer.remember(e);
             }
             report.replay_s += r.0.seconds;
+            if let Some(cut) = &r.0.truncated {
+                log(&format!(
+                    "warning: pass {}: {cut}; acting on the items read before",
+                    pass + 1
+                ));
+            }
             log(&format!(
                 "pass {} {}: {} episodes, {} decisions, {} requests, {} accepted, profit {:.2}, ROI {:.4} ({:.1} s)",
                 pass + 1,
@@ -253,6 +263,7 @@ fn replay_once(
             profit: r.metrics.profit,
             roi: r.metrics.roi,
             seconds: stats.elapsed_s,
+            truncated: outputs.summary.truncated.as_ref().map(|c| c.to_string()),
         },
         decisions,
         episodes,
@@ -283,5 +294,18 @@ pub(crate) fn run(a: crate::cli::TrainArgs) -> Result<()> {
         a.out.join(checkpoint::META_FILE).display(),
         checkpoint::updates(&a.out)?
     );
+    let cut: Vec<&str> = report
+        .replays
+        .iter()
+        .filter_map(|r| r.truncated.as_deref())
+        .collect();
+    if let Some(first) = cut.first() {
+        return Err(super::InputEndedEarly(format!(
+            "{} of {} replays read a feed that ended early (trained on the items read before): {first}",
+            cut.len(),
+            report.replays.len()
+        ))
+        .into());
+    }
     Ok(())
 }

@@ -26,6 +26,7 @@ use super::host::Frame;
 use super::introspection::DataflowReport;
 use crate::betting::ledger::BettingOutputs;
 use crate::betting::reports::PolicyReport;
+use crate::io::feed::InputCut;
 use crate::io::table::{ChangeTable, write_json_lines};
 use crate::policy::Emitted;
 
@@ -54,6 +55,11 @@ pub struct Summary {
     pub matches: u64,
     /// Dead letters by reason.
     pub rejected_by_reason: BTreeMap<String, u64>,
+    /// Set when the feed file could not be read to its end (cut short or corrupt): where and
+    /// why reading stopped. The counts and outputs are those of the items read before. Absent
+    /// (not written) for a feed read to its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<InputCut>,
 }
 
 /// Everything a replay produces, in canonical form (consolidated, sorted by data then time).
@@ -142,6 +148,7 @@ impl Outputs {
             late,
             matches,
             rejected_by_reason,
+            truncated: None,
         };
         let mut decisions: Vec<Decision> = frame
             .decisions

@@ -20,6 +20,10 @@
 //! worker `i` of `n` sends the records whose position is `i mod n`, and ingest routes them by
 //! match. Outputs are gathered on worker 0, consolidated and sorted: the canonical form is
 //! byte-identical for 1 worker, 2 workers and 2 processes.
+//!
+//! **A feed that ends early.** When the feed file cannot be read to its end (cut short, corrupt:
+//! its reader's last item is an [`InputCut`]), every worker stops at the same item, the run
+//! finishes on the items read before, and the summary's `truncated` says where and why.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -37,6 +41,7 @@ use super::host::{Fed, Hosted, host};
 use super::introspection::DataflowProbe;
 use super::outputs::{Outputs, RunStats};
 use super::source::FeedOpener;
+use crate::io::feed::InputCut;
 use crate::policy::Truth;
 
 /// Replays a feed on the timely configuration `timely`. Returns the outputs on the process that
@@ -117,11 +122,25 @@ fn run_worker(
         );
     }
     let items = feed().context("opening the feed")?;
+    let mut truncated: Option<InputCut> = None;
     for (seq, item) in items.enumerate() {
         if cfg.until.is_some_and(|u| frontier > u) {
             break;
         }
-        let item = item.with_context(|| format!("reading feed item {seq}"))?;
+        let item = match item {
+            Ok(item) => item,
+            // The file ends early: the run goes on with what was read, and says so.
+            Err(e) => match e.downcast::<InputCut>() {
+                Ok(cut) => {
+                    if index == 0 {
+                        tracing::warn!(%cut, "the feed ended early");
+                    }
+                    truncated = Some(cut);
+                    break;
+                }
+                Err(e) => return Err(e.context(format!("reading feed item {seq}"))),
+            },
+        };
         records_in += 1;
         let ts = match &item {
             Payload::Line(line) => peek_ts(line),
@@ -181,6 +200,7 @@ fn run_worker(
     let elapsed = started.elapsed().as_secs_f64();
     tracing::info!(records_in, late, elapsed_s = elapsed, "replay finished");
     let mut outputs = Outputs::assemble(gathered.drain(None), records_in, late, cfg);
+    outputs.summary.truncated = truncated;
     let mut emitted = emitted.take();
     emitted.sort_by_key(|(k, _)| *k);
     outputs.emitted = emitted.into_iter().map(|((p, _), e)| (p, e)).collect();

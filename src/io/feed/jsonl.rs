@@ -4,7 +4,8 @@
 //! spaces), into a plain file or a [`gzip`] stream with deterministic bytes. **Out (reading):**
 //! [`Lines`] yields every line that is not blank, without its `'\n'` or `'\r\n'` (invalid UTF-8
 //! converted lossily), from a plain file or from a gzip file of one or more members, and counts
-//! the bytes of the file read so far for progress.
+//! the bytes of the file read so far for progress, and the lines and bytes of text read as whole
+//! lines (for telling where a file that cannot be read to its end was cut).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
@@ -50,6 +51,12 @@ impl<R: Read> Read for Counting<R> {
 pub(super) struct Lines {
     lines: Box<dyn BufRead + Send>,
     buf: Vec<u8>,
+    /// Lines read (blank ones included), each ended by `'\n'` or by the end of the text.
+    lines_read: u64,
+    /// Bytes of text (decompressed) in those lines.
+    text_bytes: u64,
+    /// After a read error: the bytes of the incomplete line read before it (not an item).
+    partial_bytes: u64,
 }
 
 impl Lines {
@@ -65,7 +72,27 @@ impl Lines {
         Lines {
             lines,
             buf: Vec::new(),
+            lines_read: 0,
+            text_bytes: 0,
+            partial_bytes: 0,
         }
+    }
+
+    /// Lines read so far (blank ones included).
+    pub(super) fn lines_read(&self) -> u64 {
+        self.lines_read
+    }
+
+    /// Bytes of text (decompressed for gzip) read as whole lines: the offset in the text of the
+    /// first byte not read.
+    pub(super) fn text_bytes(&self) -> u64 {
+        self.text_bytes
+    }
+
+    /// After a read error, the bytes of the incomplete line read before it (dropped: the
+    /// error means the line's end is not there).
+    pub(super) fn partial_bytes(&self) -> u64 {
+        self.partial_bytes
     }
 }
 
@@ -78,7 +105,9 @@ impl Iterator for Lines {
             buf.clear();
             match self.lines.read_until(b'\n', buf) {
                 Ok(0) => return None,
-                Ok(_) => {
+                Ok(n) => {
+                    self.lines_read += 1;
+                    self.text_bytes += n as u64;
                     if buf.last() == Some(&b'\n') {
                         buf.pop();
                     }
@@ -94,8 +123,11 @@ impl Iterator for Lines {
                     };
                     return Some(Ok(line));
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Some(Err(e)),
+                // `read_until` retries `Interrupted` itself; the bytes before an error stay in `buf`.
+                Err(e) => {
+                    self.partial_bytes = buf.len() as u64;
+                    return Some(Err(e));
+                }
             }
         }
     }

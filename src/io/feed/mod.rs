@@ -81,6 +81,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
 use flate2::write::GzEncoder;
+use serde::{Deserialize, Serialize};
 
 use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::model::Record;
@@ -132,7 +133,6 @@ impl FeedFormat {
     }
 
     /// The file extension, without the leading dot.
-    #[expect(dead_code, reason = "unused so far")]
     pub(crate) fn extension(self) -> &'static str {
         match self {
             FeedFormat::Jsonl => "jsonl",
@@ -273,13 +273,80 @@ impl FeedWriter {
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-/// The items of a feed file, streamed (see the module docs). After an error it yields nothing
+/// Where and why a feed file could not be read to its end (cut short, or corrupt): the
+/// [`FeedReader`]'s last item is an `Err` holding this (downcast it from the `anyhow::Error`),
+/// after every item read before. A run records it in its summary
+/// ([`crate::runtime::outputs::Summary::truncated`]) and ends with the items read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputCut {
+    /// The file (not written to the summary).
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// The format: `jsonl`, `jsonl.gz` or `parquet`.
+    pub format: String,
+    /// Items read (and yielded) before the point where reading failed.
+    pub items_read: u64,
+    /// JSON lines: the 1-based number of the line that could not be read (blank lines counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// Where reading stopped, in bytes: JSON lines, the offset in the text (decompressed, for
+    /// gzip) of the first byte not read as a whole line; Parquet, the offset in the file where the
+    /// row group that could not be read starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byte_offset: Option<u64>,
+    /// JSON lines: bytes of the incomplete line decompressed before the error, dropped (its end
+    /// is missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial_line_bytes: Option<u64>,
+    /// Parquet: the 0-based row group that could not be read (absent when the footer itself could
+    /// not be read: then no row group is known and nothing was read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_group: Option<u64>,
+    /// The error, with its causes.
+    pub error: String,
+}
+
+impl std::fmt::Display for InputCut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ended early (cut short or corrupt) after {} items",
+            self.path.display(),
+            self.items_read
+        )?;
+        let mut at = Vec::new();
+        if let Some(l) = self.line {
+            at.push(format!("line {l}"));
+        }
+        if let Some(g) = self.row_group {
+            at.push(format!("row group {g}"));
+        }
+        if let Some(b) = self.byte_offset {
+            let of = if self.format == "jsonl.gz" {
+                " of the decompressed text"
+            } else {
+                ""
+            };
+            at.push(format!("byte {b}{of}"));
+        }
+        if !at.is_empty() {
+            write!(f, " (at {})", at.join(", "))?;
+        }
+        write!(f, ": {}", self.error)
+    }
+}
+
+impl std::error::Error for InputCut {}
+
+/// The items of a feed file, streamed (see the module docs). When the file cannot be read to its
+/// end, the last item is an `Err` holding an [`InputCut`]; after it the reader yields nothing
 /// more.
 pub struct FeedReader {
     path: PathBuf,
     format: FeedFormat,
     source: Source,
     progress: Arc<AtomicU64>,
+    items: u64,
     done: bool,
 }
 
@@ -287,9 +354,13 @@ pub struct FeedReader {
 enum Source {
     Json(jsonl::Lines),
     Parquet(parquet::Decoder),
+    /// A file that could be opened but not read at all (a Parquet file without its footer).
+    Unreadable(Option<anyhow::Error>),
 }
 
-/// Opens a feed file for reading, in the format its name tells.
+/// Opens a feed file for reading, in the format its name tells. A file that cannot be opened is
+/// an error; a Parquet file whose footer cannot be read opens, and its first item is the
+/// [`InputCut`].
 pub fn read_feed(path: impl AsRef<Path>) -> Result<FeedReader> {
     let path = path.as_ref();
     let format = FeedFormat::from_path(path)?;
@@ -298,13 +369,17 @@ pub fn read_feed(path: impl AsRef<Path>) -> Result<FeedReader> {
     let source = match format {
         FeedFormat::Jsonl => Source::Json(jsonl::Lines::open(file, false, progress.clone())),
         FeedFormat::JsonlGz => Source::Json(jsonl::Lines::open(file, true, progress.clone())),
-        FeedFormat::Parquet => Source::Parquet(parquet::Decoder::open(file, path)?),
+        FeedFormat::Parquet => match parquet::Decoder::open(file, path) {
+            Ok(rows) => Source::Parquet(rows),
+            Err(e) => Source::Unreadable(Some(e)),
+        },
     };
     Ok(FeedReader {
         path: path.to_owned(),
         format,
         source,
         progress,
+        items: 0,
         done: false,
     })
 }
@@ -328,6 +403,35 @@ impl FeedReader {
     pub(crate) fn progress(&self) -> u64 {
         self.progress.load(Ordering::Relaxed)
     }
+
+    /// Where and why reading stopped, after `error`.
+    fn cut(&self, error: anyhow::Error) -> InputCut {
+        let mut cut = InputCut {
+            path: self.path.clone(),
+            format: self.format.extension().to_string(),
+            items_read: self.items,
+            line: None,
+            byte_offset: None,
+            partial_line_bytes: None,
+            row_group: None,
+            error: format!("{error:#}"),
+        };
+        match &self.source {
+            Source::Json(lines) => {
+                cut.line = Some(lines.lines_read() + 1);
+                cut.byte_offset = Some(lines.text_bytes());
+                cut.partial_line_bytes = Some(lines.partial_bytes());
+            }
+            Source::Parquet(rows) => {
+                if let Some((group, start)) = rows.row_group_of(self.items) {
+                    cut.row_group = Some(group);
+                    cut.byte_offset = Some(start);
+                }
+            }
+            Source::Unreadable(_) => {}
+        }
+        cut
+    }
 }
 
 impl Iterator for FeedReader {
@@ -344,6 +448,7 @@ impl Iterator for FeedReader {
                     self.progress.fetch_add(1, Ordering::Relaxed);
                 }
             }),
+            Source::Unreadable(e) => e.take().map(Err),
         };
         match next {
             None => {
@@ -352,9 +457,12 @@ impl Iterator for FeedReader {
             }
             Some(Err(e)) => {
                 self.done = true;
-                Some(Err(e.context(format!("reading {}", self.path.display()))))
+                Some(Err(anyhow::Error::new(self.cut(e))))
             }
-            item => item,
+            Some(Ok(item)) => {
+                self.items += 1;
+                Some(Ok(item))
+            }
         }
     }
 }

@@ -99,21 +99,49 @@ impl Encoder {
 pub(super) struct Decoder {
     batches: ParquetRecordBatchReader,
     pending: std::vec::IntoIter<Payload>,
+    /// The rows of each row group, and where in the file each starts (from the footer).
+    row_groups: Vec<(u64, u64)>,
 }
 
 impl Decoder {
     /// Reads `file` (the file at `path`, named in errors) in record batches of [`BATCH_ROWS`].
     pub(super) fn open(file: File, path: &Path) -> Result<Self> {
         let ctx = || format!("opening {}", path.display());
-        let batches = ParquetRecordBatchReaderBuilder::try_new(file)
-            .with_context(ctx)?
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).with_context(ctx)?;
+        let row_groups = builder
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| {
+                let start = (0..g.num_columns())
+                    .map(|c| g.column(c).byte_range().0)
+                    .min()
+                    .unwrap_or(0);
+                (u64::try_from(g.num_rows()).unwrap_or(0), start)
+            })
+            .collect();
+        let batches = builder
             .with_batch_size(BATCH_ROWS)
             .build()
             .with_context(ctx)?;
         Ok(Decoder {
             batches,
             pending: Vec::new().into_iter(),
+            row_groups,
         })
+    }
+
+    /// The row group that holds row `row` (0-based) and where it starts in the file; `None`
+    /// past the last row.
+    pub(super) fn row_group_of(&self, row: u64) -> Option<(u64, u64)> {
+        let mut end = 0;
+        for (i, (rows, start)) in self.row_groups.iter().enumerate() {
+            end += rows;
+            if row < end {
+                return Some((i as u64, *start));
+            }
+        }
+        None
     }
 }
 
