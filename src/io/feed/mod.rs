@@ -18,6 +18,13 @@
 //!   0.25…) — `Payload::Line(<the row's non-null columns as a JSON object>)`, `ts` first, so that the
 //!   dataflow's parser dead-letters it with a reason (`unknown_kind` or `malformed`) instead of the
 //!   read failing. Only I/O errors and columns of an unusable type are errors.
+//! - **A file that ends early.** Any error after opening — a gzip stream cut short or corrupt, a
+//!   Parquet row group that cannot be decoded, a Parquet footer that cannot be read — ends the
+//!   reading: the last item is an `Err` holding an [`InputCut`] (items read, line and text offset
+//!   for JSON lines, row group and its file offset for Parquet, the error), after every item read
+//!   before. The incomplete line before a JSON read error is dropped (counted in
+//!   `partial_line_bytes`). A plain `.jsonl` cut mid-line reads without error: its last line is
+//!   an item (a malformed record for the dead letters).
 //!
 //! ## Parquet schema (one row per item, every column nullable)
 //!
