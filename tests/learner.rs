@@ -1,6 +1,7 @@
 //! The learner end to end through the binary: `oddsflow train` writes a checkpoint, `oddsflow
 //! eval` replays a feed with it (frozen) beside the baselines, and a checkpoint with another
-//! feature schema is refused.
+//! feature schema is refused; and training is deterministic (the same checkpoint bytes from
+//! the same feed and seed, on 1 and 2 workers).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -29,9 +30,13 @@ fn ok(out: Output, what: &str) -> String {
 }
 
 fn write_feed(dir: &Path) -> String {
+    write_feed_of(dir, 12)
+}
+
+fn write_feed_of(dir: &Path, matches: usize) -> String {
     let sim = simulate(
         &SimConfig {
-            matches: 12,
+            matches,
             seed: 7,
             noise: NoiseConfig::typical(),
             ..SimConfig::default()
@@ -130,4 +135,68 @@ fn train_then_eval_and_a_foreign_schema_is_refused() {
     let stderr = String::from_utf8_lossy(&failed.stderr);
     assert!(!failed.status.success(), "eval accepted a foreign schema");
     assert!(stderr.contains("feature schema"), "{stderr}");
+}
+
+/// The same feed, seed and settings give byte-identical `model.bpk` and `checkpoint.json`:
+/// twice on 1 worker (two processes, so burn's per-process random parameter ids and the hash
+/// seeds differ) and once on 2 workers. Two passes, so the second replay acts with the weights
+/// the first pass's updates trained.
+#[test]
+fn training_is_deterministic_across_runs_and_workers() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let feed = write_feed_of(tmp.path(), 6);
+    let train = |name: &str, workers: &str| {
+        let dir = tmp.path().join(name);
+        let dir_s = dir.to_str().expect("utf-8").to_string();
+        let stdout = ok(
+            oddsflow(&[
+                "train",
+                &feed,
+                "--out",
+                &dir_s,
+                "--passes",
+                "2",
+                "--updates",
+                "5",
+                "-w",
+                workers,
+            ]),
+            "train",
+        );
+        assert!(
+            stdout.contains("10 updates in all"),
+            "two passes of 5 updates:\n{stdout}"
+        );
+        let read = |file: &str| {
+            std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{name}/{file}: {e}"))
+        };
+        (read("model.bpk"), read("checkpoint.json"))
+    };
+    let (model_a, meta_a) = train("a", "1");
+    let (model_b, meta_b) = train("b", "1");
+    let (model_w2, meta_w2) = train("w2", "2");
+    let first_difference = |x: &[u8], y: &[u8]| {
+        x.iter()
+            .zip(y)
+            .position(|(p, q)| p != q)
+            .unwrap_or(x.len().min(y.len()))
+    };
+    for (what, model, meta) in [
+        ("a second run", &model_b, &meta_b),
+        ("2 workers", &model_w2, &meta_w2),
+    ] {
+        assert!(
+            model_a == *model,
+            "model.bpk differs with {what}: {} and {} bytes, first difference at byte {}",
+            model_a.len(),
+            model.len(),
+            first_difference(&model_a, model)
+        );
+        assert!(
+            meta_a == *meta,
+            "checkpoint.json differs with {what}:\n{}\n{}",
+            String::from_utf8_lossy(&meta_a),
+            String::from_utf8_lossy(meta)
+        );
+    }
 }

@@ -106,7 +106,10 @@
 //!
 //! **Determinism.** One seeded [`ChaCha8Rng`] draws the initial weights (not burn's global
 //! generator), exploration and the training samples; matches are handled in id order from
-//! `BTreeMap`s.
+//! `BTreeMap`s; the parameters' ids are numbered in module order rather than drawn by burn, and
+//! the optimizer sums in module order (see [`super::model`]). So the same feeds, seed and
+//! settings give byte-identical checkpoints, on any number of workers (the one policy runs on
+//! one worker, and worker 0 orders its episodes by their emission number).
 
 mod coupon;
 mod train;

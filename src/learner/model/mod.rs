@@ -75,8 +75,17 @@
 //! backward, then one step of [`Adam`] with gradient clipping by global norm. Burn's own
 //! optimizers live behind the `burn/optim` feature, which this crate does not enable, so the
 //! small optimizer is here.
+//!
+//! # Determinism
+//!
+//! Burn gives every new parameter a random [`ParamId`] (from the thread's OS-seeded generator,
+//! which cannot be seeded), and the ids are written into a checkpoint's `model.bpk`.
+//! [`DrqnConfig::init`] therefore renumbers the parameters 1, 2, … in module order
+//! ([`StableIds`]), so two runs with the same seed write the same bytes. [`Adam`] keys its
+//! state by id in `BTreeMap`s and sums the global gradient norm in module order, so no float
+//! depends on a hash order.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::nn::{Gru, GruConfig, Linear, LinearConfig};
@@ -111,9 +120,10 @@ pub(crate) struct DrqnConfig {
 }
 
 impl DrqnConfig {
-    /// A fresh network on `device` (use `device.autodiff()` to train it).
+    /// A fresh network on `device` (use `device.autodiff()` to train it), its parameters
+    /// numbered in module order ([`StableIds`]).
     pub(crate) fn init(&self, device: &Device) -> Drqn {
-        Drqn {
+        let drqn = Drqn {
             input: LinearConfig::new(self.inputs, self.hidden).init(device),
             gru: GruConfig::new(self.hidden, self.hidden, true).init(device),
             value: self
@@ -125,7 +135,27 @@ impl DrqnConfig {
             actions: self.actions,
             anchor: self.anchor.clone(),
             stake: self.stake.clone(),
-        }
+        };
+        drqn.map(&mut StableIds { next: 1 })
+    }
+}
+
+/// Renumbers every float parameter `next`, `next + 1`, … in module order, in place of burn's
+/// random ids (see the module docs), keeping its value (initialised or not) and gradient
+/// settings.
+struct StableIds {
+    /// The id the next parameter gets.
+    next: u64,
+}
+
+impl ModuleMapper for StableIds {
+    fn map_float<const D: usize>(&mut self, mut param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        // Only the id: the value stays as it was, lazily initialised or not (consuming the
+        // parameter here would initialise every parameter now, in module order, and so change
+        // which values a seeded backend draws for which parameter).
+        param.id = ParamId::from(self.next);
+        self.next += 1;
+        param
     }
 }
 
@@ -441,7 +471,7 @@ impl AdamConfig {
     pub(crate) fn init(&self) -> Adam {
         Adam {
             config: self.clone(),
-            state: HashMap::new(),
+            state: BTreeMap::new(),
         }
     }
 }
@@ -452,7 +482,7 @@ impl AdamConfig {
 pub(crate) struct Adam {
     config: AdamConfig,
     /// Per parameter: flattened first and second moments and the step count.
-    state: HashMap<ParamId, Moments>,
+    state: BTreeMap<ParamId, Moments>,
 }
 
 #[derive(Debug)]
@@ -468,35 +498,37 @@ impl Adam {
     pub(crate) fn step<M: Module>(&mut self, lr: f64, module: M, mut grads: Gradients) -> M {
         let mut collect = CollectGrads {
             grads: &mut grads,
-            out: HashMap::new(),
+            out: Vec::new(),
         };
         module.visit(&mut collect);
         let mut flat = collect.out;
         if let Some(max_norm) = self.config.max_grad_norm {
+            // Summed in module order (the visit's), never in a hash order: a float sum depends
+            // on its order.
             let squares: f32 = flat
-                .values()
-                .map(|g| g.clone().square().sum().into_scalar::<f32>())
+                .iter()
+                .map(|(_, g)| g.clone().square().sum().into_scalar::<f32>())
                 .sum();
             let norm = squares.sqrt();
             if norm > max_norm {
                 let scale = max_norm / (norm + 1e-6);
-                for g in flat.values_mut() {
+                for (_, g) in flat.iter_mut() {
                     *g = g.clone().mul_scalar(scale);
                 }
             }
         }
         module.map(&mut AdamMapper {
             adam: self,
-            grads: flat,
+            grads: flat.into_iter().collect(),
             lr,
         })
     }
 }
 
-/// Takes each parameter's gradient out of the backward pass, flattened.
+/// Takes each parameter's gradient out of the backward pass, flattened, in module order.
 struct CollectGrads<'a> {
     grads: &'a mut Gradients,
-    out: HashMap<ParamId, Tensor<1>>,
+    out: Vec<(ParamId, Tensor<1>)>,
 }
 
 impl ModuleVisitor for CollectGrads<'_> {
@@ -506,14 +538,14 @@ impl ModuleVisitor for CollectGrads<'_> {
         }
         if let Some(grad) = param.val().grad_remove(self.grads) {
             let n = grad.shape().num_elements();
-            self.out.insert(param.id, grad.reshape([n]));
+            self.out.push((param.id, grad.reshape([n])));
         }
     }
 }
 
 struct AdamMapper<'a> {
     adam: &'a mut Adam,
-    grads: HashMap<ParamId, Tensor<1>>,
+    grads: BTreeMap<ParamId, Tensor<1>>,
     lr: f64,
 }
 

@@ -301,3 +301,30 @@ fn clipped_step_still_updates_and_keeps_parameters_trainable() {
     let w1 = floats(after.input.weight.val());
     assert!(w0.iter().zip(&w1).any(|(a, b)| a != b));
 }
+
+/// Collects the parameters' ids in module order.
+struct Ids(Vec<u64>);
+
+impl ModuleVisitor for Ids {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push(param.id.val());
+    }
+}
+
+#[test]
+fn parameter_ids_are_numbered_in_module_order_not_drawn() {
+    // Burn draws a new parameter's id at random; the ids are written into a checkpoint, so two
+    // networks from one configuration must carry the same ones.
+    let device = device();
+    let cfg = DrqnConfig::new(INPUTS, ACTIONS).with_hidden(HIDDEN);
+    let ids = |m: &Drqn| {
+        let mut v = Ids(Vec::new());
+        m.visit(&mut v);
+        v.0
+    };
+    let a = ids(&cfg.init(&device));
+    assert_eq!(a, (1..=a.len() as u64).collect::<Vec<_>>());
+    // Input, 3 GRU gates × 2 transforms, value, advantage, probability: weight and bias each.
+    assert_eq!(a.len(), 2 * (1 + 6 + 3));
+    assert_eq!(ids(&cfg.init(&device)), a);
+}
