@@ -21,7 +21,8 @@ use oddsflow_dataflows::wire;
 use super::names::{ShortName, market_short, parse_selection, selection_short};
 use super::parquet::FEED_COLUMNS;
 use super::{
-    FeedFormat, FeedReader, FeedWriter, convert_feed, decode_if_valid, feed_len_hint, read_feed,
+    FeedFormat, FeedReader, FeedWriter, InputCut, convert_feed, decode_if_valid, feed_len_hint,
+    read_feed,
 };
 use crate::io::table::{BATCH_ROWS, ROW_GROUP_ROWS};
 
@@ -850,4 +851,141 @@ fn reader_is_send() {
     fn send<T: Send>() {}
     send::<FeedReader>();
     send::<FeedWriter>();
+}
+
+/// `n` items cycling through the samples, each with its own event time.
+fn many_items(n: usize) -> Vec<Payload> {
+    let base = sample_items();
+    (0..n)
+        .map(|i| match &base[i % base.len()] {
+            Payload::Decoded(r) => Payload::Decoded(Record {
+                ts: r.ts + i as i64,
+                ..r.clone()
+            }),
+            line => line.clone(),
+        })
+        .collect()
+}
+
+/// The items read before the reader's error, and the [`InputCut`] it ended with (if any).
+fn read_until_cut(path: &Path) -> (Vec<Payload>, Option<InputCut>) {
+    let mut items = Vec::new();
+    for item in read_feed(path).unwrap() {
+        match item {
+            Ok(item) => items.push(item),
+            Err(e) => {
+                let cut = e.downcast::<InputCut>().expect("a read error is an InputCut");
+                return (items, Some(cut));
+            }
+        }
+    }
+    (items, None)
+}
+
+#[test]
+fn a_cut_gzip_feed_yields_its_whole_lines_then_where_it_was_cut() {
+    let items = many_items(20_000);
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.jsonl.gz");
+    write_all(&full, &items);
+    let bytes = std::fs::read(&full).unwrap();
+    let cut_path = dir.path().join("cut.jsonl.gz");
+    std::fs::write(&cut_path, &bytes[..bytes.len() / 2]).unwrap();
+
+    // What a decompressor gets out of the cut file before its error.
+    let mut text = Vec::new();
+    let mut gz = flate2::read::MultiGzDecoder::new(&bytes[..bytes.len() / 2]);
+    let mut buf = [0u8; 4096];
+    loop {
+        match std::io::Read::read(&mut gz, &mut buf) {
+            Ok(0) => panic!("a cut gzip stream must end in an error"),
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+    let whole = text.iter().rposition(|b| *b == b'\n').unwrap() + 1;
+    let lines = text[..whole].iter().filter(|b| **b == b'\n').count();
+
+    let (read, cut) = read_until_cut(&cut_path);
+    let cut = cut.expect("the cut file ends early");
+    assert!(lines > 1000 && lines < items.len(), "{lines} lines");
+    assert_eq!(read, as_lines(&items[..lines]), "every whole line, in order");
+    assert_eq!(cut.items_read, lines as u64);
+    assert_eq!(cut.line, Some(lines as u64 + 1));
+    assert_eq!(cut.byte_offset, Some(whole as u64));
+    assert_eq!(cut.partial_line_bytes, Some((text.len() - whole) as u64));
+    assert_eq!(cut.format, "jsonl.gz");
+    assert!(!cut.error.is_empty());
+    let shown = cut.to_string();
+    assert!(shown.contains("cut.jsonl.gz ended early"), "{shown}");
+    assert!(shown.contains(&format!("line {}", lines + 1)), "{shown}");
+
+    // The whole file reads to its end.
+    assert_eq!(read_until_cut(&full), (as_lines(&items), None));
+}
+
+#[test]
+fn a_plain_jsonl_cut_mid_record_is_not_a_cut_its_last_line_is_an_item() {
+    let items = many_items(500);
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.jsonl");
+    write_all(&full, &items);
+    let bytes = std::fs::read(&full).unwrap();
+    let end = bytes.len() - 10;
+    assert_ne!(bytes[end - 1], b'\n');
+    let cut_path = dir.path().join("cut.jsonl");
+    std::fs::write(&cut_path, &bytes[..end]).unwrap();
+    let (read, cut) = read_until_cut(&cut_path);
+    assert_eq!(cut, None, "a plain file has no end to miss");
+    assert_eq!(read.len(), items.len());
+    let Payload::Line(last) = read.last().unwrap() else {
+        panic!("JSON lines are lines")
+    };
+    assert!(
+        wire::parse_json_line(last).is_err(),
+        "the cut record is left for the dead letters: {last}"
+    );
+}
+
+#[test]
+fn a_parquet_feed_without_its_footer_opens_and_ends_at_once() {
+    let items = many_items(5_000);
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.parquet");
+    write_all(&full, &items);
+    let bytes = std::fs::read(&full).unwrap();
+    let cut_path = dir.path().join("cut.parquet");
+    std::fs::write(&cut_path, &bytes[..bytes.len() / 2]).unwrap();
+    let (read, cut) = read_until_cut(&cut_path);
+    assert!(read.is_empty());
+    let cut = cut.expect("unreadable");
+    assert_eq!(cut.items_read, 0);
+    assert_eq!((cut.row_group, cut.line, cut.byte_offset), (None, None, None));
+    assert!(cut.error.contains("footer"), "{}", cut.error);
+}
+
+#[test]
+fn a_parquet_feed_with_a_corrupt_row_group_yields_the_row_groups_before() {
+    let items = many_items(ROW_GROUP_ROWS + 2 * BATCH_ROWS + 17);
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.parquet");
+    write_all(&full, &items);
+    let meta = ParquetRecordBatchReaderBuilder::try_new(File::open(&full).unwrap())
+        .unwrap()
+        .metadata()
+        .clone();
+    assert_eq!(meta.num_row_groups(), 2);
+    // Garbage over the first page header of the second row group.
+    let start = meta.row_group(1).column(0).byte_range().0 as usize;
+    let mut bytes = std::fs::read(&full).unwrap();
+    bytes[start..start + 64].fill(0xFF);
+    let bad = dir.path().join("bad.parquet");
+    std::fs::write(&bad, &bytes).unwrap();
+    let (read, cut) = read_until_cut(&bad);
+    assert_eq!(read, items[..ROW_GROUP_ROWS], "the first row group, whole");
+    let cut = cut.expect("the second row group cannot be read");
+    assert_eq!(cut.items_read, ROW_GROUP_ROWS as u64);
+    assert_eq!(cut.row_group, Some(1));
+    assert_eq!(cut.byte_offset, Some(start as u64));
+    assert_eq!(cut.format, "parquet");
 }
