@@ -42,7 +42,8 @@ fn child(mode: &str, path: &Path, workers: usize) {
             let mut n = 0u64;
             for (i, item) in read_feed(path).expect("feed").enumerate() {
                 let item = item.expect("feed item");
-                let _ = std::hint::black_box(parse_and_validate((i as u64, item), &Default::default()));
+                let _ =
+                    std::hint::black_box(parse_and_validate((i as u64, item), &Default::default()));
                 n += 1;
             }
             n

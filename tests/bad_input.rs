@@ -111,7 +111,13 @@ fn feed(kickoff: &mut i64) -> (Vec<String>, BTreeSet<u64>) {
         result(B, end + 60_000, 1, 0, 1),
     ];
     // A later fixture moves the feed clock on, so that every time above is complete.
-    after.push(feedkit::fixture(9_000_099, end + 3 * 3_600_000, end + 6 * 3_600_000, 905, 906));
+    after.push(feedkit::fixture(
+        9_000_099,
+        end + 3 * 3_600_000,
+        end + 6 * 3_600_000,
+        905,
+        906,
+    ));
     lines.extend(after.iter().map(line));
     (lines, bad)
 }
@@ -132,7 +138,9 @@ fn non_finite(text: &str) -> Vec<String> {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+')))
         .filter(|t| {
             matches!(
-                t.trim_start_matches(['-', '+']).to_ascii_lowercase().as_str(),
+                t.trim_start_matches(['-', '+'])
+                    .to_ascii_lowercase()
+                    .as_str(),
                 "nan" | "inf" | "infinity"
             )
         })
@@ -163,8 +171,16 @@ fn bom_and_absurd_prices_are_handled_and_nothing_turns_non_finite() {
         bet(k - 3_600_000, &[(A, Selection::Draw)], 10.0), // 999.99, wins
         bet(k - 3_600_000, &[(A, Selection::Away)], 10.0), // 1000
         bet(k - 3_600_000, &[(B, Selection::Home)], 10.0), // 1.0000001
-        bet(k - 3_600_000, &[(A, Selection::Draw), (B, Selection::Away)], 1.0), // ≈ 1e6, wins
-        bet(k - 3_600_000, &[(A, Selection::Home), (B, Selection::Home)], 10.0), // ≈ 1.0000002
+        bet(
+            k - 3_600_000,
+            &[(A, Selection::Draw), (B, Selection::Away)],
+            1.0,
+        ), // ≈ 1e6, wins
+        bet(
+            k - 3_600_000,
+            &[(A, Selection::Home), (B, Selection::Home)],
+            10.0,
+        ), // ≈ 1.0000002
     ];
     let mut cfg = RunConfig {
         progress: false,
@@ -203,7 +219,11 @@ fn bom_and_absurd_prices_are_handled_and_nothing_turns_non_finite() {
     assert_eq!(s.records_in, lines.len() as u64);
     assert_eq!(s.records_in, s.records_ok + s.rejected, "{s:?}");
     let refused: BTreeSet<u64> = o.dead_letters.iter().map(|d| d.seq).collect();
-    assert!(!refused.contains(&0), "the first line is read: {:?}", o.dead_letters.first());
+    assert!(
+        !refused.contains(&0),
+        "the first line is read: {:?}",
+        o.dead_letters.first()
+    );
     assert_eq!(refused, bad, "{:#?}", o.dead_letters);
     for d in &o.dead_letters {
         assert_eq!(d.reason, RejectReason::InvalidPrice, "{d:?}");
@@ -267,7 +287,13 @@ fn bom_and_absurd_prices_are_handled_and_nothing_turns_non_finite() {
     }
     for r in &o.reports {
         let m = &r.metrics;
-        for x in [m.turnover, m.profit, m.roi, m.final_bankroll, m.max_drawdown] {
+        for x in [
+            m.turnover,
+            m.profit,
+            m.roi,
+            m.final_bankroll,
+            m.max_drawdown,
+        ] {
             assert!(x.is_finite(), "{}: {m:?}", r.policy);
         }
     }
@@ -276,7 +302,11 @@ fn bom_and_absurd_prices_are_handled_and_nothing_turns_non_finite() {
     write_outputs(&out, &o, &stats).expect("write the outputs");
     for entry in std::fs::read_dir(&out).expect("the outputs") {
         let path = entry.expect("an output").path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if name == "dead_letter.jsonl" || name.ends_with(".parquet") {
             continue;
         }
@@ -287,7 +317,13 @@ fn bom_and_absurd_prices_are_handled_and_nothing_turns_non_finite() {
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary"))
             .expect("summary is JSON");
     for p in summary["policies"].as_array().expect("policies") {
-        for key in ["turnover", "profit", "roi", "final_bankroll", "max_drawdown"] {
+        for key in [
+            "turnover",
+            "profit",
+            "roi",
+            "final_bankroll",
+            "max_drawdown",
+        ] {
             assert!(
                 p["metrics"][key].as_f64().is_some_and(f64::is_finite),
                 "{key} in {p}"

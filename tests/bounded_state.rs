@@ -31,7 +31,12 @@ use oddsflow_dataflows::pipeline::{PipelineConfig, pipeline};
 /// when every match has retired, idles, and returns the arrangement sizes by operator name.
 fn arrangement_sizes(items: &[Payload], cfg: &RunConfig) -> BTreeMap<String, i64> {
     let times = assign_times(items, cfg);
-    let last = times.iter().copied().max().unwrap_or(0);
+    let last = times
+        .iter()
+        .copied()
+        .filter(|t| *t != u64::MAX)
+        .max()
+        .unwrap_or(0);
     let items = items.to_vec();
     let pcfg = PipelineConfig {
         ratings: cfg.pipeline.ratings.clone(),

@@ -24,19 +24,27 @@ fn feed(matches: usize, seed: u64) -> Vec<Payload> {
     common::noisy_feed(seed, matches)
 }
 
+/// The run configuration of `oddsflow run --policies POLICIES --seed 1` (the learner starts
+/// from the shipped checkpoint, as the binary's does).
 fn config(policies: &str) -> RunConfig {
+    let mut policies: Vec<PolicySpec> = policies
+        .split(',')
+        .map(|p| PolicySpec::parse(p, 1).expect("a policy"))
+        .collect();
+    for p in &mut policies {
+        if let PolicySpec::Drqn(c) = p {
+            c.checkpoint_in = Some(oddsflow::assets::shipped_checkpoint().expect("checkpoint"));
+        }
+    }
     RunConfig {
         progress: false,
-        policies: policies
-            .split(',')
-            .map(|p| PolicySpec::parse(p, 1).expect("a policy"))
-            .collect(),
+        policies,
         seed: 1,
         ..RunConfig::default()
     }
 }
 
-const POLICIES: &str = "no-bet,random,favourite,value";
+const POLICIES: &str = "no-bet,random,favourite,value,drqn";
 
 fn cluster() -> MockCluster<'static, DefaultProducerContext> {
     MockCluster::new(1).expect("librdkafka's mock cluster starts")
@@ -424,6 +432,98 @@ fn a_second_run_on_the_same_directory_is_refused() {
     );
 }
 
+#[test]
+fn a_restart_with_other_settings_is_refused_naming_the_first_difference() {
+    // Stopped early, then restarted with each setting that changes the outputs changed in turn:
+    // every one is refused with its name; the same settings (the checkpoint copied elsewhere,
+    // same content) resume.
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    produce(&mock, "ident", 1, &feed(2, 68));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = || live_config(&brokers, "ident", dir.path(), "random,drqn");
+    let mut first = base();
+    first.stop = Some(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(
+        true,
+    )));
+    run_live(&first, None, timely::Config::thread()).expect("the first run");
+    type Change = Box<dyn Fn(&mut LiveConfig)>;
+    let changes: Vec<(&str, Change)> = vec![
+        (
+            "run.bookmaker.inplay_delay_ms",
+            Box::new(|c| c.run.bookmaker.inplay_delay_ms = 3_000),
+        ),
+        (
+            "run.bookmaker.price_tolerance",
+            Box::new(|c| c.run.bookmaker.price_tolerance = 0.05),
+        ),
+        ("run.lateness_ms", Box::new(|c| c.run.lateness_ms = 0)),
+        ("run.keep_outputs", Box::new(|c| c.run.keep_outputs = false)),
+        (
+            "run.clock.max_ahead_ms",
+            Box::new(|c| c.run.clock.max_ahead_ms = 1_000),
+        ),
+        (
+            "run.pipeline.validation.max_price",
+            Box::new(|c| c.run.pipeline.validation.max_price = 50.0),
+        ),
+        (
+            "run.pipeline.retire_after_ms",
+            Box::new(|c| c.run.pipeline.retire_after_ms += 1),
+        ),
+        ("run.seed", Box::new(|c| c.run.seed = 9)),
+        (
+            "run.policies.len",
+            Box::new(|c| {
+                c.run.policies.pop();
+            }),
+        ),
+    ];
+    for (name, change) in &changes {
+        let mut cfg = base();
+        change(&mut cfg);
+        let err = run_live(&cfg, None, timely::Config::thread()).expect_err("refused");
+        let msg = format!("{err:#}");
+        assert!(msg.contains(&format!("{name}:")), "{name}: {msg}");
+    }
+    // Another checkpoint content is another run; the same content elsewhere is the same.
+    let ckpt = tempfile::tempdir().expect("tempdir");
+    let shipped = oddsflow::assets::shipped_checkpoint().expect("checkpoint");
+    for e in std::fs::read_dir(&shipped).expect("the checkpoint") {
+        let e = e.expect("an entry");
+        if e.path().is_file() {
+            std::fs::copy(e.path(), ckpt.path().join(e.file_name())).expect("copied");
+        }
+    }
+    let with_ckpt = |dir: &Path| {
+        let mut cfg = base();
+        if let PolicySpec::Drqn(c) = &mut cfg.run.policies[1] {
+            c.checkpoint_in = Some(dir.to_path_buf());
+        }
+        cfg
+    };
+    let mut same = with_ckpt(ckpt.path());
+    same.stop = Some(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(
+        true,
+    )));
+    run_live(&same, None, timely::Config::thread()).expect("the same settings resume");
+    let model = std::fs::read_dir(ckpt.path())
+        .expect("the copy")
+        .map(|e| e.expect("an entry").path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("a JSON file in the checkpoint");
+    let mut text = std::fs::read_to_string(&model).expect("read");
+    text.push(' ');
+    std::fs::write(&model, text).expect("write");
+    let err = run_live(&with_ckpt(ckpt.path()), None, timely::Config::thread())
+        .expect_err("another checkpoint is refused");
+    assert!(format!("{err:#}").contains("checkpoint_in:"), "{err:#}");
+    // And a truth channel where there was none.
+    let truth = std::sync::Arc::new(oddsflow::policy::Truth::from_rows(std::iter::empty()));
+    let err = run_live(&base(), Some(truth), timely::Config::thread()).expect_err("refused");
+    assert!(format!("{err:#}").contains("truth:"), "{err:#}");
+}
+
 /// Every collection holds each value at most once at the end (no change counted twice), the
 /// bets are distinct, and every record read is counted once.
 fn assert_consistent(o: &Outputs, records: usize, what: &str) {
@@ -516,4 +616,82 @@ fn late_records_keep_their_times_across_restarts() {
         .expect("live run")
         .expect("worker 0");
     assert_consistent(&once, items.len(), "uninterrupted");
+}
+
+/// The noisy feed with three records whose event times cannot be right: one in microseconds,
+/// one with a digit flipped (30 days ahead), one two days ahead of the wall clock. Returns the feed
+/// and the three positions.
+fn with_future_times(items: &[Payload]) -> (Vec<Payload>, Vec<u64>) {
+    let mut items = items.to_vec();
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_millis() as i64;
+    let n = items.len();
+    let mut at = Vec::new();
+    for (k, shift) in [(n / 4, 0), (n / 2, 1), (3 * n / 4, 2)] {
+        let Payload::Decoded(r) = &mut items[k] else {
+            panic!("the simulator writes decoded records");
+        };
+        r.ts = match shift {
+            0 => r.ts * 1_000,
+            1 => r.ts + 30 * 86_400_000,
+            _ => wall + 2 * 86_400_000,
+        };
+        at.push(k as u64);
+    }
+    (items, at)
+}
+
+#[test]
+fn future_timestamps_are_refused_live_and_again_after_restarts() {
+    // The clock guard in a live run: each partition's guard holds and refuses the two records
+    // far ahead of the feed clock; the one ahead of the wall clock is refused when read. Runs
+    // stopped at random points and restarted give the same dead letters (the changelog keeps
+    // every refusal) and the replay's outputs, with no record late.
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let (items, bad) = with_future_times(&feed(6, 73));
+    produce(&mock, "future", 2, &items);
+    let want = replayed(&items, POLICIES);
+    let future = |o: &Outputs| -> Vec<u64> {
+        let mut v: Vec<u64> = o
+            .dead_letters
+            .iter()
+            .filter(|d| d.reason == oddsflow_dataflows::reject::RejectReason::FutureTs)
+            .map(|d| d.seq)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(future(&want), bad, "the replay refuses the three");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    for _ in 0..2 {
+        let mut cfg = live_config(&brokers, "future", dir.path(), POLICIES);
+        cfg.exit_when_idle_ms = None;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        cfg.stop = Some(stop.clone());
+        let run = std::thread::spawn(move || run_live(&cfg, None, timely::Config::thread()));
+        std::thread::sleep(Duration::from_millis(rng.random_range(300..1500)));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        run.join().expect("the run ends").expect("no error");
+    }
+    let cfg = live_config(&brokers, "future", dir.path(), POLICIES);
+    let (got, _) = run_live(&cfg, None, timely::Config::thread())
+        .expect("live run")
+        .expect("worker 0");
+    assert_eq!(future(&got), bad);
+    assert_eq!(got.summary.late, 0);
+    // Live, the record in microseconds is refused against the wall clock when read (before the
+    // feed clock's guard could): the same verdict with another detail.
+    let (mut got, mut want) = (got, want);
+    for o in [&mut got, &mut want] {
+        for d in &mut o.dead_letters {
+            if d.reason == oddsflow_dataflows::reject::RejectReason::FutureTs {
+                d.detail.clear();
+            }
+        }
+    }
+    assert_same_outputs(&got, &want, "restarted, with future timestamps");
 }

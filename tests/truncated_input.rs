@@ -95,7 +95,10 @@ fn assert_same_outputs(cut: &Path, clean: &Path) {
     }
     let (mut a, mut b) = (summary(cut), summary(clean));
     assert!(a.get("truncated").is_some());
-    assert!(b.get("truncated").is_none(), "a clean file is not truncated");
+    assert!(
+        b.get("truncated").is_none(),
+        "a clean file is not truncated"
+    );
     for v in [&mut a, &mut b] {
         let o = v.as_object_mut().expect("object");
         o.remove("run");
@@ -228,7 +231,11 @@ fn a_parquet_feed_is_replayed_up_to_its_corrupt_row_group_and_one_without_footer
     // Cut in half: the footer is gone and nothing can be read. Still every (empty) output and
     // the reason, and the same exit status.
     let cut = tmp.path().join("cut.parquet");
-    std::fs::write(&cut, &std::fs::read(&full).expect("read")[..bytes.len() / 2]).expect("write");
+    std::fs::write(
+        &cut,
+        &std::fs::read(&full).expect("read")[..bytes.len() / 2],
+    )
+    .expect("write");
     let out = tmp.path().join("cut_out");
     let o = replay(&cut, &out, &[]);
     assert_eq!(o.status.code(), Some(ENDED_EARLY), "{}", stderr(&o));

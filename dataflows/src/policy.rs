@@ -315,6 +315,7 @@ pub fn run_policies<'scope, E: timely::ExchangeData + Clone>(
             differential_dataflow::consolidation::consolidate(&mut view_updates);
             view_updates.sort_by_key(|(_, d)| *d);
             let mut changed = BTreeSet::new();
+            let view_changed = !view_updates.is_empty();
             for (c, d) in view_updates {
                 apply(&mut view, c, d, &mut changed);
             }
@@ -327,6 +328,12 @@ pub fn run_policies<'scope, E: timely::ExchangeData + Clone>(
             }
             let changed: Vec<MatchId> = changed.into_iter().collect();
             for h in hosted.iter_mut() {
+                // A policy decides when the view changed or its own bets settled: never because
+                // another policy's did, so its calls (and what it draws) do not depend on the
+                // company it keeps or on which worker hosts it.
+                if !view_changed && !settlements.iter().any(|(b, _, _)| b.policy == h.id) {
+                    continue;
+                }
                 let mut placed = Vec::new();
                 for (i, intent) in h
                     .policy

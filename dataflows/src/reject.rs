@@ -26,6 +26,9 @@ pub enum RejectReason {
     InvalidValue,
     /// A record for a match whose fixture was not seen at or before the record's event time.
     UnknownMatch,
+    /// An event time implausibly far ahead of the feed clock (or, live, of the wall clock): the
+    /// runtime's clock guard refused it before it could move the clock.
+    FutureTs,
 }
 
 impl RejectReason {
@@ -37,6 +40,7 @@ impl RejectReason {
             RejectReason::NegativeClock => "negative_clock",
             RejectReason::InvalidValue => "invalid_value",
             RejectReason::UnknownMatch => "unknown_match",
+            RejectReason::FutureTs => "future_ts",
         }
     }
 }
@@ -268,7 +272,11 @@ mod tests {
                 format!("price {shown} is not a finite decimal price > 1.0")
             );
         }
-        for (bad, shown) in [(1000.01, "1000.01"), (1e300, "1e300"), (f64::MAX, "1.7976931348623157e308")] {
+        for (bad, shown) in [
+            (1000.01, "1000.01"),
+            (1e300, "1e300"),
+            (f64::MAX, "1.7976931348623157e308"),
+        ] {
             let e = validate(&odds(bad), &cfg).unwrap_err();
             assert_eq!(e.reason, RejectReason::InvalidPrice, "price {bad}");
             assert_eq!(
@@ -296,7 +304,10 @@ mod tests {
             assert_eq!(ValidationConfig { max_price: ok }.check(), Ok(()), "{ok}");
         }
         for bad in [1.0, 0.5, -3.0, f64::NAN, f64::INFINITY, 1e7] {
-            assert!(ValidationConfig { max_price: bad }.check().is_err(), "{bad}");
+            assert!(
+                ValidationConfig { max_price: bad }.check().is_err(),
+                "{bad}"
+            );
         }
     }
 

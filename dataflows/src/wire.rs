@@ -118,7 +118,9 @@ pub fn parse_json_line(line: &str) -> Result<Record, Rejection> {
             if let Some(literal) = overflowing_price(line, &e) {
                 return Err(Rejection::new(
                     RejectReason::InvalidPrice,
-                    format!("price {literal} is not a finite decimal price > 1.0 (too large for a number)"),
+                    format!(
+                        "price {literal} is not a finite decimal price > 1.0 (too large for a number)"
+                    ),
                 ));
             }
             let detail = e.to_string();
@@ -304,7 +306,14 @@ mod tests {
             RejectReason::Malformed
         );
         // Finite strange prices parse (validation judges them).
-        for p in ["1e300", "1e-300", "1.0000001", "\"NaN\"", "\"inf\"", "\"-inf\""] {
+        for p in [
+            "1e300",
+            "1e-300",
+            "1.0000001",
+            "\"NaN\"",
+            "\"inf\"",
+            "\"-inf\"",
+        ] {
             assert!(parse_json_line(&line(p)).is_ok(), "{p}");
         }
     }

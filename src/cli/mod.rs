@@ -401,6 +401,14 @@ pub struct ReplayArgs {
     /// ladder.
     #[arg(long, default_value_t = 1_000.0)]
     pub max_price: f64,
+    /// A record more than this far (ms) ahead of the feed clock is held until the records after
+    /// it confirm its time, and refused as `future_ts` if they do not (README, "Bad input").
+    #[arg(long, default_value_t = 60_000)]
+    pub max_ahead_ms: u64,
+    /// `run` only: a record more than this far (ms) ahead of the wall clock is refused as
+    /// `future_ts` when read.
+    #[arg(long, default_value_t = 86_400_000)]
+    pub max_wall_ahead_ms: u64,
     /// Print help.
     #[arg(long, action = ArgAction::Help, help = "Print help")]
     pub help: Option<bool>,

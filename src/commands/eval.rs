@@ -7,6 +7,7 @@ use oddsflow_dataflows::reject::ValidationConfig;
 
 use crate::cli::{EvalArgs, ReplayArgs};
 use crate::policy::PolicySpec;
+use crate::runtime::clock::GuardConfig;
 
 /// Runs `oddsflow eval`.
 pub(crate) fn run(a: EvalArgs) -> Result<()> {
@@ -61,6 +62,8 @@ pub(crate) fn run(a: EvalArgs) -> Result<()> {
         inplay_delay_ms: 5_000,
         price_tolerance: 0.02,
         max_price: ValidationConfig::default().max_price,
+        max_ahead_ms: GuardConfig::default().max_ahead_ms,
+        max_wall_ahead_ms: GuardConfig::default().max_wall_ahead_ms,
         help: None,
         live: false,
     };

@@ -12,6 +12,7 @@ use oddsflow_dataflows::reject::ValidationConfig;
 use super::InputEndedEarly;
 use crate::cli::{ReplayArgs, print_outputs};
 use crate::policy::{PolicySpec, Truth};
+use crate::runtime::clock::GuardConfig;
 use crate::runtime::config::RunConfig;
 use crate::runtime::outputs::write_outputs;
 use crate::runtime::replay::replay;
@@ -132,6 +133,11 @@ pub(crate) fn pipeline_setup(
     let cfg = RunConfig {
         granularity_ms: a.granularity_ms,
         lateness_ms: a.lateness_ms,
+        clock: GuardConfig {
+            max_ahead_ms: a.max_ahead_ms,
+            max_wall_ahead_ms: a.max_wall_ahead_ms,
+            ..GuardConfig::default()
+        },
         pipeline: PipelineConfig {
             validation,
             ..PipelineConfig::default()

@@ -31,8 +31,9 @@
 //! timeline then is approximate, the order of a match's records is not); a row without half-time
 //! score (an abandoned match awarded later, e.g. Bastia v Lyon 2017) keeps its full-time score with
 //! every goal at full time. A row that cannot be read
-//! (no teams, no full-time score, `FTR` disagreeing with the score, a bad date) is refused with
-//! its reason ([`FdFile::refused`]), never guessed.
+//! (no teams, no full-time score, `FTR` disagreeing with the score, a bad date, a count no match
+//! could have — e.g. 999,999 shots: see `PLAUSIBLE`) is refused with its reason
+//! ([`FdFile::refused`]), never guessed and never expanded into that many records.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -220,6 +221,29 @@ fn parse_hhmm(s: &str) -> Option<(u32, u32)> {
     (h < 24 && m < 60).then_some((h, m))
 }
 
+/// The most of each count one side can plausibly have in one match (each at or above any
+/// recorded professional match, by a margin): a larger value refuses the row with a reason
+/// instead of becoming that many incident records.
+const PLAUSIBLE: [(&str, u32); 14] = [
+    ("FTHG", 40),
+    ("FTAG", 40),
+    ("HTHG", 40),
+    ("HTAG", 40),
+    ("HS", 80),
+    ("AS", 80),
+    ("HST", 50),
+    ("AST", 50),
+    ("HF", 60),
+    ("AF", 60),
+    ("HC", 40),
+    ("AC", 40),
+    ("HY", 16),
+    ("AY", 16),
+];
+
+/// Red cards: a side reduced below seven players is abandoned, so at most five.
+const MAX_RED: u32 = 5;
+
 /// A count written as `11` or `11.0`.
 fn parse_count(s: &str) -> Option<u32> {
     let v: f64 = s.trim().parse().ok()?;
@@ -378,6 +402,15 @@ fn parse_row(row: &Row, file_div: Option<&str>) -> Result<FdMatch, String> {
         })
     };
     let full_time = score("FTHG", "FTAG")?;
+    // A count past any match ever played is a corrupt row, not thousands of incidents.
+    let red = [("HR", MAX_RED), ("AR", MAX_RED)];
+    for (col, max) in PLAUSIBLE.iter().chain(&red) {
+        if let Some(v) = row.count(col).filter(|v| v > max) {
+            return Err(format!(
+                "implausible {col} {v} (at most {max} per side in one match)"
+            ));
+        }
+    }
     let half_time = match (row.get("HTHG"), row.get("HTAG")) {
         (None, None) => None,
         _ => Some(score("HTHG", "HTAG")?),
@@ -1003,6 +1036,33 @@ mod tests {
                 (4, "unreadable Date \"07/13/2013\"")
             ]
         );
+        // A corrupt statistic refuses its row (with the reason) instead of becoming 999,999
+        // incident records; the other rows import.
+        let text = "Div,Date,HomeTeam,AwayTeam,FTHG,FTAG,FTR,HTHG,HTAG,HS,AS,HST,AST,HF,AF,HC,AC,HY,AY,HR,AR,B365H,B365D,B365A\n\
+            D1,05/01/2013,A,B,2,1,H,1,0,999999,7,3,2,10,12,5,4,1,2,0,0,1.5,4.0,6.0\n\
+            D1,06/01/2013,C,D,1,1,D,0,0,5,5,1,1,10,10,3,3,1,1,0,9,2.0,3.0,4.0\n\
+            D1,07/01/2013,E,F,1,1,D,0,0,80,5,50,1,60,10,40,3,16,1,5,0,2.0,3.0,4.0\n";
+        let f = read_csv_text(text, "absurd.csv").expect("reads");
+        let reasons: Vec<(u64, &str)> = f
+            .refused
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (
+                    2,
+                    "implausible HS 999999 (at most 80 per side in one match)"
+                ),
+                (3, "implausible AR 9 (at most 5 per side in one match)")
+            ]
+        );
+        assert_eq!(f.matches.len(), 1, "the counts at the bounds are kept");
+        let mut b = FeedBuilder::new();
+        push_match(&mut b, &f.matches[0]);
+        let n = b.finish().len();
+        assert!(n < 400, "{n} records");
         assert_eq!(parse_date("1/2/2015"), Some((2015, 2, 1)));
         assert_eq!(parse_date("01/02/15"), Some((2015, 2, 1)));
         assert_eq!(parse_date("01-02-15"), None);
@@ -1012,11 +1072,10 @@ mod tests {
     /// have it): nothing refused, every settled 1X2 agrees with `FTR`, counts equal the source's.
     #[test]
     fn every_shared_football_data_file_imports_and_settles_like_ftr() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/football-data");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            eprintln!("{} not present: skipped", dir.display());
+        let Some(dir) = crate::import::shared_data("football-data") else {
             return;
         };
+        let entries = std::fs::read_dir(&dir).expect("the football-data folder reads");
         let mut paths: Vec<PathBuf> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
         paths.sort();
         let mut total = 0;

@@ -52,13 +52,9 @@ impl FeedBuilder {
     }
 
     /// Records so far.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.records.len()
-    }
-
-    /// No record yet?
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
     }
 
     /// The records in event-time order.
@@ -215,6 +211,29 @@ pub(crate) fn settled_1x2(r: &oddsflow_dataflows::model::MatchResult) -> Vec<cha
         .filter(|(s, _)| settle(MarketKind::MatchOdds, **s, &sels, &facts) == Ok(Outcome::Won))
         .map(|(_, c)| c)
         .collect()
+}
+
+/// The folder `sub` of the shared real data (`$ODDSFLOW_SHARED_DATA`, else `../shared/data`
+/// beside the checkout), or `None` where this checkout does not have it. Under CI (`CI=true`) a
+/// missing folder fails the test instead: the real-data tests must run there. (For tests and
+/// benchmarks: the one place that finds the shared data.)
+pub fn shared_data(sub: &str) -> Option<PathBuf> {
+    let root = std::env::var_os("ODDSFLOW_SHARED_DATA").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
+        PathBuf::from,
+    );
+    let dir = root.join(sub);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    assert!(
+        !ci,
+        "{} is missing, and under CI=true the real-data tests must run (set ODDSFLOW_SHARED_DATA to the shared data folder)",
+        dir.display()
+    );
+    eprintln!("{} not present: skipped", dir.display());
+    None
 }
 
 #[cfg(test)]

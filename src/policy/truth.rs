@@ -36,6 +36,21 @@ impl Truth {
         t
     }
 
+    /// A hash of the content (every row, in a canonical order): what a live run's identity
+    /// records, so that a restart with another truth file is refused.
+    pub fn content_hash(&self) -> u64 {
+        let mut keys: Vec<_> = self.rows.keys().collect();
+        keys.sort();
+        let mut h = oddsflow_operators::hash::Fnv1a::new();
+        for k in keys {
+            h.bytes(format!("{k:?}").as_bytes());
+            for (ts, p) in &self.rows[k] {
+                h.bytes(&ts.to_le_bytes()).bytes(&p.to_bits().to_le_bytes());
+            }
+        }
+        h.value()
+    }
+
     /// Reads a truth file (JSON lines, optionally gzipped).
     pub fn load(path: &Path) -> Result<Truth> {
         let rows: Vec<TruthRow> = crate::io::table::read_json_lines(path)

@@ -12,6 +12,7 @@ use oddsflow_dataflows::Time;
 use oddsflow_dataflows::bookmaker::BookmakerConfig;
 use oddsflow_dataflows::pipeline::PipelineConfig;
 
+use super::clock::GuardConfig;
 use crate::policy::{PolicySpec, Truth};
 
 /// How a run (a replay, or a live run: see [`super::live::LiveConfig`]) turns a feed into
@@ -22,6 +23,9 @@ pub struct RunConfig {
     pub granularity_ms: u64,
     /// How far behind the feed clock the input frontier stays, in ms.
     pub lateness_ms: u64,
+    /// How the feed clock is kept safe from records far ahead of it (`future_ts`).
+    #[serde(default)]
+    pub clock: GuardConfig,
     /// The dataflows' own settings: ratings, dominance windows, and how long after a match is
     /// settled its per-match state is retired.
     pub pipeline: PipelineConfig,
@@ -51,6 +55,7 @@ impl Default for RunConfig {
         RunConfig {
             granularity_ms: 1_000,
             lateness_ms: 30_000,
+            clock: GuardConfig::default(),
             pipeline: PipelineConfig::default(),
             progress: true,
             until: None,
@@ -68,6 +73,7 @@ impl RunConfig {
     /// channel) is an error before any worker starts.
     pub fn checked(&self, truth: Option<&Arc<Truth>>) -> Result<RunConfig> {
         let mut cfg = self.clone();
+        cfg.clock.check()?;
         for spec in &mut cfg.policies {
             // The oracle reads the truth published before the end of the timestamp it decides at.
             if let PolicySpec::Oracle(c) = spec {

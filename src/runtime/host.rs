@@ -29,7 +29,7 @@ use timely::dataflow::operators::core::unordered_input::UnorderedHandle;
 use timely::dataflow::operators::core::{OkErr, UnorderedInput};
 use timely::dataflow::operators::probe::Handle as ProbeHandle;
 use timely::dataflow::operators::vec::Map;
-use timely::dataflow::operators::{ActivateCapability, Exchange, Inspect, Probe};
+use timely::dataflow::operators::{ActivateCapability, Concat, Exchange, Inspect, Probe};
 
 use oddsflow_dataflows::Time;
 use oddsflow_dataflows::aggregates::{PlayerMatchStats, PlayerTotals, TeamMatchStats};
@@ -62,6 +62,8 @@ pub enum Fed {
     Item(Sequenced),
     /// A reclock entry (live runtime).
     Reclock(Reclock),
+    /// A feed item the runtime refused before the dataflow (the clock guard's `future_ts`).
+    Refused(DeadLetter),
 }
 
 /// A buffer of `(data, time, diff)` on worker 0, consolidated in place as it grows (the
@@ -332,10 +334,19 @@ pub fn host(
     let (handle, cap) = worker.dataflow::<Time, _, _>(|scope| {
         let ((handle, cap), fed) =
             scope.new_unordered_input::<CapacityContainerBuilder<Vec<Fed>>>();
-        let (items, reclock) = fed.ok_err(|f| match f {
-            Fed::Item(s) => Ok(s),
-            Fed::Reclock(r) => Err(r),
-        });
+        type Rest = std::result::Result<Reclock, DeadLetter>;
+        let (items, rest): (StreamVec<'_, Time, Sequenced>, StreamVec<'_, Time, Rest>) = fed
+            .ok_err(|f| -> std::result::Result<Sequenced, Rest> {
+                match f {
+                    Fed::Item(s) => Ok(s),
+                    Fed::Reclock(r) => Err(Ok(r)),
+                    Fed::Refused(d) => Err(Err(d)),
+                }
+            });
+        let (reclock, refused): (
+            StreamVec<'_, Time, Reclock>,
+            StreamVec<'_, Time, DeadLetter>,
+        ) = rest.ok_err(|r: Rest| r);
         gather_stream(reclock, &g.reclock, &probe);
         let p = pipeline(items, &cfg.pipeline);
         if !cfg.policies.is_empty() {
@@ -389,7 +400,11 @@ pub fn host(
             keep || !cfg.policies.is_empty(),
         );
         gather(feats, &g.features, &probe, keep);
-        gather_stream(ingested.dead_letters, &g.dead_letters, &probe);
+        gather_stream(
+            ingested.dead_letters.concat(refused),
+            &g.dead_letters,
+            &probe,
+        );
         let valid = ingested
             .valid
             .map(|r| matches!(r.body, Body::Fixture(_)).then_some(r.match_id));

@@ -32,12 +32,12 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use oddsflow_dataflows::Time;
-use oddsflow_dataflows::ingest::Payload;
+use oddsflow_dataflows::ingest::{Payload, Sequenced};
 use oddsflow_dataflows::wire::peek_ts;
 
-use super::clock::{frontier_for, time_for};
+use super::clock::{ClockGuard, GuardConfig, Verdict, frontier_for, future_ts, time_for};
 use super::config::RunConfig;
-use super::host::{Fed, Hosted, host};
+use super::host::{Fed, Feeder, Hosted, host};
 use super::introspection::DataflowProbe;
 use super::outputs::{Outputs, RunStats};
 use super::source::FeedOpener;
@@ -95,7 +95,6 @@ fn run_worker(
 ) -> Result<Option<(Outputs, RunStats)>> {
     let (index, peers) = (worker.index(), worker.peers());
     let started = Instant::now();
-    let granularity = cfg.granularity_ms.max(1);
     let introspection = if cfg.introspect && index == 0 {
         DataflowProbe::register(worker)
     } else {
@@ -109,9 +108,8 @@ fn run_worker(
     } = host(worker, cfg, truth)?;
     let bar = progress_bar(index == 0 && cfg.progress);
 
-    let mut clock: Option<i64> = None;
-    let mut frontier: Time = 0;
-    let (mut records_in, mut late) = (0u64, 0u64);
+    let mut clocked = Clocked::new(cfg, index, peers);
+    let mut records_in = 0u64;
 
     if index == 0 {
         tracing::info!(
@@ -124,7 +122,7 @@ fn run_worker(
     let items = feed().context("opening the feed")?;
     let mut truncated: Option<InputCut> = None;
     for (seq, item) in items.enumerate() {
-        if cfg.until.is_some_and(|u| frontier > u) {
+        if cfg.until.is_some_and(|u| clocked.frontier > u) {
             break;
         }
         let item = match item {
@@ -147,27 +145,13 @@ fn run_worker(
             Payload::Decoded(r) => Some(r.ts),
         }
         .filter(|ts| *ts >= 0);
-        let (time, was_late) = time_for(ts, frontier, granularity);
-        late += was_late as u64;
-        if seq % peers == index {
-            feeder.give(time, Fed::Item((seq as u64, item)));
-        }
-        if let Some(ts) = ts {
-            if clock.is_none_or(|c| ts > c) {
-                clock = Some(ts);
-                let f = frontier_for(ts, cfg.lateness_ms, granularity);
-                if f > frontier {
-                    // Send what is pending before giving up the right to send at earlier times.
-                    frontier = f;
-                    feeder.downgrade(frontier);
-                }
-            }
-        }
+        clocked.guard.push(ts, (seq as u64, item));
+        clocked.send(&mut feeder);
         if feeder.pending() >= 1024 || seq % 1024 == 0 {
             feeder.flush();
             worker.step();
             // Flow control: do not run more than a minute of event time ahead of the outputs.
-            let behind = frontier.saturating_sub(60_000);
+            let behind = clocked.frontier.saturating_sub(60_000);
             while probe.less_than(&behind) {
                 worker.step();
             }
@@ -176,6 +160,10 @@ fn run_worker(
             }
         }
     }
+    // The records still held by the clock guard: accepted, or refused as `future_ts`.
+    clocked.guard.finish();
+    clocked.send(&mut feeder);
+    let (frontier, late) = (clocked.frontier, clocked.late);
     // Arrangements as the last record is in (closing the input drops every trace).
     let dataflow = introspection.map(|a| {
         feeder.flush();
@@ -211,4 +199,68 @@ fn run_worker(
         dataflow,
     };
     Ok(Some((outputs, stats)))
+}
+
+/// A replay worker's feed clock: the guard that decides what passes, the input frontier the
+/// passed records allow, and the late count.
+struct Clocked {
+    guard: ClockGuard<Sequenced>,
+    guard_cfg: GuardConfig,
+    clock: Option<i64>,
+    frontier: Time,
+    late: u64,
+    lateness_ms: u64,
+    granularity: u64,
+    index: usize,
+    peers: usize,
+}
+
+impl Clocked {
+    fn new(cfg: &RunConfig, index: usize, peers: usize) -> Self {
+        Clocked {
+            guard: ClockGuard::new(&cfg.clock),
+            guard_cfg: cfg.clock.clone(),
+            clock: None,
+            frontier: 0,
+            late: 0,
+            lateness_ms: cfg.lateness_ms,
+            granularity: cfg.granularity_ms.max(1),
+            index,
+            peers,
+        }
+    }
+
+    /// Gives this worker's share of the guard's verdicts to `feeder`, in order: a passed record
+    /// at its time (or the frontier, late), which then moves the clock; a refused one as a dead
+    /// letter at the frontier.
+    fn send(&mut self, feeder: &mut Feeder) {
+        let mine = |seq: u64| seq % self.peers as u64 == self.index as u64;
+        for verdict in self.guard.drain() {
+            match verdict {
+                Verdict::Pass(ts, (seq, item)) => {
+                    let (time, was_late) = time_for(ts, self.frontier, self.granularity);
+                    self.late += was_late as u64;
+                    if mine(seq) {
+                        feeder.give(time, Fed::Item((seq, item)));
+                    }
+                    let Some(ts) = ts else { continue };
+                    if self.clock.is_none_or(|c| ts > c) {
+                        self.clock = Some(ts);
+                        let f = frontier_for(ts, self.lateness_ms, self.granularity);
+                        if f > self.frontier {
+                            // Send what is pending before giving up earlier times.
+                            self.frontier = f;
+                            feeder.downgrade(f);
+                        }
+                    }
+                }
+                Verdict::Future((seq, item), ts) => {
+                    if mine(seq) {
+                        let letter = future_ts(seq, item, ts, &self.guard_cfg);
+                        feeder.give(self.frontier, Fed::Refused(letter));
+                    }
+                }
+            }
+        }
+    }
 }

@@ -17,30 +17,86 @@ use oddsflow_dataflows::model::*;
 use oddsflow_dataflows::ratings::{FinishedMatch, LeagueAverages, TeamRating, rate_league};
 use oddsflow_dataflows::wire::peek_ts;
 
-/// The timestamp the replay source gives each item (the rule of `replay`'s module docs).
+/// The timestamp the replay source gives each item (the rule of `replay`'s module docs), or
+/// `u64::MAX` for one the clock guard refuses as `future_ts` (it never reaches the state).
+///
+/// Written from the rule, not from the runtime's code: a held record's agreement is counted
+/// afresh over the reads since it, and the released records are replayed in read order.
 pub fn assign_times(items: &[Payload], cfg: &RunConfig) -> Vec<u64> {
     let g = cfg.granularity_ms;
     let round = |ts: i64| (ts as u64) / g * g;
-    let mut clock: Option<i64> = None;
-    let mut frontier = 0u64;
-    items
+    let guard = &cfg.clock;
+    let (ahead, tail) = (guard.max_ahead_ms as i64, guard.max_tail_ms as i64);
+    let ts: Vec<Option<i64>> = items
         .iter()
         .map(|item| {
-            let ts = match item {
+            match item {
                 Payload::Line(l) => peek_ts(l),
                 Payload::Decoded(r) => Some(r.ts),
             }
-            .filter(|t| *t >= 0);
-            let time = ts.map_or(frontier, |ts| round(ts).max(frontier));
-            if let Some(ts) = ts {
-                if clock.is_none_or(|c| ts > c) {
-                    clock = Some(ts);
-                    frontier = frontier.max(round((ts - cfg.lateness_ms as i64).max(0)));
-                }
-            }
-            time
+            .filter(|t| *t >= 0)
         })
-        .collect()
+        .collect();
+    let mut times = vec![u64::MAX; items.len()];
+    let mut clock: Option<i64> = None;
+    let mut frontier = 0u64;
+    let mut pass = |i: usize, clock: &mut Option<i64>| {
+        times[i] = ts[i].map_or(frontier, |t| round(t).max(frontier));
+        if let Some(t) = ts[i] {
+            if clock.is_none_or(|c| t > c) {
+                *clock = Some(t);
+                frontier = frontier.max(round((t - cfg.lateness_ms as i64).max(0)));
+            }
+        }
+    };
+    let mut held: Vec<usize> = Vec::new();
+    for i in 0..items.len() {
+        let Some(t) = ts[i] else {
+            pass(i, &mut clock);
+            continue;
+        };
+        if clock.is_some_and(|c| t <= c + ahead) {
+            pass(i, &mut clock);
+        } else {
+            held.push(i);
+        }
+        loop {
+            let agree = |h: usize| {
+                (h..=i)
+                    .filter(|j| ts[*j].is_some_and(|tj| tj >= ts[h].unwrap() - ahead))
+                    .count() as u64
+            };
+            let confirmed = held
+                .iter()
+                .filter(|h| agree(**h) >= u64::from(guard.quorum))
+                .map(|h| ts[*h].unwrap())
+                .min();
+            let reach = match (confirmed, clock) {
+                (None, None) => break,
+                (a, b) => a.max(b).unwrap() + ahead,
+            };
+            let go: Vec<usize> = held
+                .iter()
+                .copied()
+                .filter(|h| ts[*h].unwrap() <= reach)
+                .collect();
+            if go.is_empty() {
+                break;
+            }
+            held.retain(|h| !go.contains(h));
+            for h in go {
+                pass(h, &mut clock);
+            }
+        }
+        // Held for `patience` reads: refused.
+        held.retain(|h| i - h < guard.patience as usize);
+    }
+    for h in held {
+        if clock.is_none_or(|c| ts[h].unwrap() <= c + tail) {
+            pass(h, &mut clock);
+        }
+    }
+    times
 }
 
 /// Valid records with their times, in feed order, that pass the fixture gate (a fixture of
@@ -50,6 +106,7 @@ fn gated(items: &[Payload], times: &[u64], cfg: &RunConfig) -> Vec<(u64, Record)
         .iter()
         .zip(times)
         .enumerate()
+        .filter(|(_, (_, time))| **time != u64::MAX)
         .filter_map(|(seq, (item, time))| {
             parse_and_validate((seq as u64, item.clone()), &cfg.pipeline.validation)
                 .ok()
@@ -401,7 +458,11 @@ impl Timeline {
         retire.sort();
         let mut by_time: BTreeMap<u64, Vec<Record>> = BTreeMap::new();
         for (seq, (item, time)) in items.iter().zip(times).enumerate() {
-            if let Ok(r) = parse_and_validate((seq as u64, item.clone()), &cfg.pipeline.validation) {
+            if *time == u64::MAX {
+                continue; // refused by the clock guard
+            }
+            if let Ok(r) = parse_and_validate((seq as u64, item.clone()), &cfg.pipeline.validation)
+            {
                 by_time.entry(*time).or_default().push(r);
             }
         }

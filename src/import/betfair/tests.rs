@@ -1004,15 +1004,12 @@ fn a_league_rows_that_disagree_or_are_broken_are_skipped_with_reasons() {
 /// The whole shared data set, where this checkout has it.
 #[test]
 fn full_shared_data_when_present() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    let (aleague, streams) = (
-        root.join("betfair-aleague"),
-        root.join("betfair-stream-fixtures"),
-    );
-    if !aleague.is_dir() || !streams.is_dir() {
-        eprintln!("{} not here: skipped", root.display());
+    let (Some(aleague), Some(streams)) = (
+        crate::import::shared_data("betfair-aleague"),
+        crate::import::shared_data("betfair-stream-fixtures"),
+    ) else {
         return;
-    }
+    };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&aleague)
         .unwrap()
         .chain(std::fs::read_dir(&streams).unwrap())

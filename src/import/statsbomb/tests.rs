@@ -802,17 +802,17 @@ fn red_cards_penalties_tactical_shifts_and_reports_on_a_synthetic_match() {
 /// the scores equal the matches file's and football-data's, counts equal the source's.
 #[test]
 fn every_shared_statsbomb_match_joins_and_scores_agree() {
-    let data = root().join("../shared/data");
-    let dir = data.join("statsbomb-epl-2015-16");
-    if !dir.is_dir() {
-        eprintln!("{} not present: skipped", dir.display());
+    let (Some(dir), Some(fd)) = (
+        crate::import::shared_data("statsbomb-epl-2015-16"),
+        crate::import::shared_data("football-data"),
+    ) else {
         return;
-    }
+    };
     let args = StatsbombArgs {
         events_dir: dir.join("events"),
         lineups_dir: dir.join("lineups"),
         matches_file: dir.join("matches_2_27_before_2016-04-01.json.gz"),
-        odds: vec![data.join("football-data/E0_1516_before_2016-04-01.csv.gz")],
+        odds: vec![fd.join("E0_1516_before_2016-04-01.csv.gz")],
         only: vec![],
     };
     let imp = import(&args).expect("imports");

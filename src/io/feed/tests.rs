@@ -874,7 +874,9 @@ fn read_until_cut(path: &Path) -> (Vec<Payload>, Option<InputCut>) {
         match item {
             Ok(item) => items.push(item),
             Err(e) => {
-                let cut = e.downcast::<InputCut>().expect("a read error is an InputCut");
+                let cut = e
+                    .downcast::<InputCut>()
+                    .expect("a read error is an InputCut");
                 return (items, Some(cut));
             }
         }
@@ -909,7 +911,11 @@ fn a_cut_gzip_feed_yields_its_whole_lines_then_where_it_was_cut() {
     let (read, cut) = read_until_cut(&cut_path);
     let cut = cut.expect("the cut file ends early");
     assert!(lines > 1000 && lines < items.len(), "{lines} lines");
-    assert_eq!(read, as_lines(&items[..lines]), "every whole line, in order");
+    assert_eq!(
+        read,
+        as_lines(&items[..lines]),
+        "every whole line, in order"
+    );
     assert_eq!(cut.items_read, lines as u64);
     assert_eq!(cut.line, Some(lines as u64 + 1));
     assert_eq!(cut.byte_offset, Some(whole as u64));
@@ -960,7 +966,10 @@ fn a_parquet_feed_without_its_footer_opens_and_ends_at_once() {
     assert!(read.is_empty());
     let cut = cut.expect("unreadable");
     assert_eq!(cut.items_read, 0);
-    assert_eq!((cut.row_group, cut.line, cut.byte_offset), (None, None, None));
+    assert_eq!(
+        (cut.row_group, cut.line, cut.byte_offset),
+        (None, None, None)
+    );
     assert!(cut.error.contains("footer"), "{}", cut.error);
 }
 

@@ -67,7 +67,8 @@ use flatten::flatten;
 pub(crate) use json_lines::read_json_lines;
 pub use json_lines::write_json_lines;
 use read::float_json;
-pub(crate) use read::{bool_values, float_values, int_values, read_table_json, string_values};
+pub use read::read_table_json;
+pub(crate) use read::{bool_values, float_values, int_values, string_values};
 
 /// Rows per Parquet row group (feeds and change tables).
 pub(crate) const ROW_GROUP_ROWS: usize = 64 * 1024;

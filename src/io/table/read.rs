@@ -172,7 +172,7 @@ fn column_json(a: &dyn Array) -> Option<Vec<Value>> {
 
 /// Reads a Parquet change table (or any flat Parquet file of numbers, booleans and strings) as
 /// one JSON object per row: column name → value.
-pub(crate) fn read_table_json(path: &Path) -> Result<Vec<Value>> {
+pub fn read_table_json(path: &Path) -> Result<Vec<Value>> {
     let ctx = || format!("reading {}", path.display());
     let file = File::open(path).with_context(ctx)?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)

@@ -29,17 +29,20 @@
 //!
 //! # [`Favourite`] ([`FavouriteConfig`])
 //! * **Reads** fixtures (league, kick-off), the 1X2 quotes.
-//! * **When.** At the first decision time `now` with `kickoff − minutes_before·60 s ≤ now <
-//!   kickoff` at which all three `MatchOdds` selections (home, draw, away) are available in phase
-//!   prematch. Once per match.
+//! * **When.** On the match's own clock: at the first change of *its own* view (a reprice, a
+//!   status, a lineup) at a time `now` with `kickoff − minutes_before·60 s ≤ now < kickoff` at
+//!   which all three `MatchOdds` selections (home, draw, away) are available in phase prematch.
+//!   Once per match. Records of other matches never trigger it, so the price it takes does not
+//!   depend on what else is in the feed (it used to bet at the first call of any match inside the
+//!   window, which on the football-data walk-forward often meant the opening price). The
+//!   default window, 25 min, is longer than the simulator's longest prematch reprice gap (20
+//!   min), and holds the 5-min close of the football-data import; a match with no change of its
+//!   own inside the window is not bet on.
 //! * **What.** A single on the lowest price of the three (ties: home, then draw, then away) at the
 //!   flat `stake`.
-//! * **Which matches.** Not only the changed ones: a match is *tracked* (by its fixture's
-//!   kick-off) from the first call where it appears in `changed` with a fixture known, and every
-//!   call scans the tracked matches whose kick-off lies in `(now, now + window]`, so a match whose
-//!   prices do not move inside the window (prematch reprices come every 8–20 min, the default
-//!   window is 15 min) is still bet on. A match is dropped once its kick-off has passed; a new
-//!   fixture version with another kick-off re-tracks it.
+//! * **Which matches.** A match is *tracked* (by its fixture's kick-off) from the first call
+//!   where it appears in `changed` with a fixture known; it is dropped once its kick-off has
+//!   passed, and a new fixture version with another kick-off re-tracks it.
 //!
 //! # [`Value`] ([`ValueConfig`])
 //! A Poisson goal model fitted incrementally from the aggregates the view carries (the team
@@ -305,7 +308,7 @@ impl Default for FavouriteConfig {
     fn default() -> Self {
         FavouriteConfig {
             stake: 10.0,
-            minutes_before: 15,
+            minutes_before: 25,
         }
     }
 }
@@ -382,6 +385,11 @@ impl Policy for Favourite {
             .collect();
         let mut out = Vec::new();
         for (k, m) in due {
+            // On the match's own clock: at a change of its own view inside the window, never
+            // because records of another match arrived.
+            if changed.binary_search(&m).is_err() {
+                continue;
+            }
             let Some(s) = view.quotes.get(&m).and_then(Self::favourite) else {
                 continue;
             };

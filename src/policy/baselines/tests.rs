@@ -199,17 +199,30 @@ fn favourite_backs_the_lowest_price_once_inside_the_window() {
     x12(&mut view, 2, Phase::Prematch, [2.2, 3.3, 2.2]);
     let mut p = Favourite::new(FavouriteConfig::default());
     let at = |min_before: i64| (kickoff - min_before * 60_000) as Time;
-    // Seen (changed) 20 min before: outside the window.
-    assert!(p.decide(at(20), &view, &[1, 2], &account()).is_empty());
-    // 14 min before, only an unrelated match changed: both are tracked and bet on.
-    let bets = p.decide(at(14), &view, &[9], &account());
+    // Seen (changed) 30 min before: outside the window.
+    assert!(p.decide(at(30), &view, &[1, 2], &account()).is_empty());
+    // 14 min before, only an unrelated match changed: no bet (its own clock decides).
+    assert!(p.decide(at(14), &view, &[9], &account()).is_empty());
+    // 13 min before, match 1 changed: it is bet on, match 2 not yet.
     assert_eq!(
-        bets,
-        vec![
-            Intent::single(1, MarketKind::MatchOdds, Selection::Away, 10.0),
-            Intent::single(2, MarketKind::MatchOdds, Selection::Home, 10.0),
-        ],
-        "the lowest price; a tie goes to home"
+        p.decide(at(13), &view, &[1], &account()),
+        vec![Intent::single(
+            1,
+            MarketKind::MatchOdds,
+            Selection::Away,
+            10.0
+        )],
+        "the lowest price"
+    );
+    assert_eq!(
+        p.decide(at(12), &view, &[2], &account()),
+        vec![Intent::single(
+            2,
+            MarketKind::MatchOdds,
+            Selection::Home,
+            10.0
+        )],
+        "a tie goes to home"
     );
     // Once per match.
     assert!(p.decide(at(10), &view, &[1, 2], &account()).is_empty());
@@ -228,7 +241,9 @@ fn favourite_backs_the_lowest_price_once_inside_the_window() {
     );
     // The window's edges: exactly `minutes_before` before is in, kick-off itself is out.
     let mut p = Favourite::new(FavouriteConfig::default());
-    assert_eq!(p.decide(at(15), &late, &[3], &account()).len(), 1);
+    let edge = FavouriteConfig::default().minutes_before as i64;
+    assert!(p.decide(at(edge + 1), &late, &[3], &account()).is_empty());
+    assert_eq!(p.decide(at(edge), &late, &[3], &account()).len(), 1);
     // A missing 1X2 selection (suspended) waits for the next decision inside the window.
     let mut p = Favourite::new(FavouriteConfig::default());
     let mut partial = late.clone();
@@ -236,8 +251,9 @@ fn favourite_backs_the_lowest_price_once_inside_the_window() {
         q.remove(&(MarketKind::MatchOdds, Selection::Draw));
     }
     assert!(p.decide(at(12), &partial, &[3], &account()).is_empty());
+    assert!(p.decide(at(11), &late, &[], &account()).is_empty());
     assert_eq!(
-        p.decide(at(11), &late, &[], &account()),
+        p.decide(at(10), &late, &[3], &account()),
         vec![Intent::single(
             3,
             MarketKind::MatchOdds,

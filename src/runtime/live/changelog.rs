@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 
 use oddsflow_dataflows::Time;
 
-use super::LiveConfig;
 use crate::runtime::clock::Reclock;
 use crate::runtime::host::Frame;
 
@@ -107,10 +106,18 @@ impl Changelog {
                     topic: t,
                     identity: id,
                 } => {
-                    if t != topic || id != identity {
+                    if t != topic {
                         bail!(
-                            "{} belongs to another run (topic {t:?}, {id}); this run is topic \
-                             {topic:?}, {identity}: use another --out",
+                            "{} belongs to a run of topic {t:?}; this run reads {topic:?}: use \
+                             another --out",
+                            path.display()
+                        );
+                    }
+                    if let Some(d) = super::identity::first_difference(&id, identity) {
+                        bail!(
+                            "{} belongs to a run with other settings, which would mix two runs' \
+                             outputs: {d} (the first difference); restart with the same settings, \
+                             or use another --out",
                             path.display()
                         );
                     }
@@ -281,17 +288,4 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<bool> {
         }
     }
     Ok(true)
-}
-
-/// What must match between runs sharing a changelog: the settings that decide the outputs.
-pub(super) fn identity(cfg: &LiveConfig) -> String {
-    let r = &cfg.run;
-    format!(
-        "granularity {} ms, lateness {} ms, policies {:?}, bankroll {}, seed {}",
-        r.granularity_ms,
-        r.lateness_ms,
-        crate::runtime::config::policy_names(&r.policies),
-        r.bookmaker.bankroll,
-        r.seed
-    )
 }

@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -19,9 +20,12 @@ use timely::dataflow::operators::{Inspect, Probe};
 use oddsflow_dataflows::Time;
 
 use super::LiveConfig;
-use super::changelog::{Changelog, LogLine, Recovery, identity};
+use super::changelog::{Changelog, LogLine, Recovery};
+use super::identity::identity;
 use super::topics::{FeedConsumer, OutputTopics, Part, all_partitions, offsets_of};
 use crate::io::kafka;
+use crate::policy::Truth;
+use crate::runtime::clock::{ClockGuard, Refusal};
 
 /// A worker's progress, shared with every worker (for idle workers' frontiers and the progress
 /// line).
@@ -48,11 +52,19 @@ pub(super) struct Restored {
 
 /// Worker 0 opens the changelog and the output topics, and publishes the durable frames that a
 /// crash kept off them; every worker learns the recovery state.
-pub(super) fn restore(worker: &mut timely::worker::Worker, cfg: &LiveConfig) -> Result<Restored> {
+pub(super) fn restore(
+    worker: &mut timely::worker::Worker,
+    cfg: &LiveConfig,
+    truth: Option<&Arc<Truth>>,
+) -> Result<Restored> {
     let index = worker.index();
     // Worker 0 owns the changelog; every worker learns what it says.
     let mut log = if index == 0 {
-        Some(Changelog::open(&cfg.out, &cfg.topic, &identity(cfg))?)
+        Some(Changelog::open(
+            &cfg.out,
+            &cfg.topic,
+            &identity(cfg, truth)?,
+        )?)
     } else {
         None
     };
@@ -143,15 +155,34 @@ pub(super) fn assign_partitions(
     let partitions =
         kafka::partition_count(consumer.client(), &cfg.topic, Duration::from_secs(30))?;
     let mut by_partition: BTreeMap<i32, Vec<(i64, Time)>> = BTreeMap::new();
+    let mut refused: BTreeMap<i32, BTreeMap<i64, Refusal>> = BTreeMap::new();
+    // Each partition's latest entry: what its guard held then.
+    let mut latest: BTreeMap<i32, (i64, Time, &[i64])> = BTreeMap::new();
     for e in &recovery.entries {
+        let l = latest.entry(e.partition).or_insert((e.end, e.cap, &e.held));
+        if (e.end, e.cap) >= (l.0, l.1) {
+            *l = (e.end, e.cap, &e.held);
+        }
         by_partition
             .entry(e.partition)
             .or_default()
             .push((e.end, e.cap));
+        refused
+            .entry(e.partition)
+            .or_default()
+            .extend(e.refused.iter().map(|r| (r.offset, *r)));
     }
     let parts: Vec<Part> = (0..partitions)
         .filter(|p| *p as usize % peers == index)
-        .map(|id| Part::new(id, by_partition.remove(&id).unwrap_or_default()))
+        .map(|id| {
+            let mut part = Part::new(id, by_partition.remove(&id).unwrap_or_default());
+            part.refused = refused.remove(&id).unwrap_or_default();
+            part.guard = ClockGuard::new(&cfg.run.clock);
+            if let Some((_, _, held)) = latest.get(&id) {
+                part.rehold = held.iter().copied().collect();
+            }
+            part
+        })
         .collect();
     if let Some(p) = by_partition.keys().next() {
         bail!(

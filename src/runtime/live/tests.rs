@@ -19,6 +19,8 @@ fn entry(end: i64, cap: Time) -> Frame {
                 cap,
                 records: end as u64,
                 late: 0,
+                refused: Vec::new(),
+                held: Vec::new(),
             },
             cap,
             1,
@@ -68,10 +70,14 @@ fn a_frame_cut_short_by_a_crash_is_dropped_and_the_log_goes_on() {
     );
     // Another run's settings are refused.
     drop(log);
-    let err = Changelog::open(dir.path(), "t", "other settings")
+    let err = Changelog::open(dir.path(), "t", "other = settings")
         .err()
         .expect("refused");
-    assert!(format!("{err}").contains("belongs to another run"), "{err}");
+    assert!(format!("{err}").contains("with other settings"), "{err}");
+    let err = Changelog::open(dir.path(), "u", "id")
+        .err()
+        .expect("refused");
+    assert!(format!("{err}").contains("a run of topic \"t\""), "{err}");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! consumer and one [`Part`] per assigned partition, with the regions a restart rebuilds) and the
 //! output topics worker 0 publishes each durable frame to.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -15,6 +16,7 @@ use oddsflow_dataflows::Time;
 
 use super::LiveConfig;
 use crate::io::kafka;
+use crate::runtime::clock::{ClockGuard, GuardConfig, Refusal};
 use crate::runtime::host::Frame;
 
 /// The consumer's context: reaching a partition's end is news (it arrives through `poll`), not
@@ -73,7 +75,24 @@ pub(super) struct Part {
     pub(super) late: u64,
     /// The partition end, as last fetched.
     pub(super) high: i64,
+    /// The clock guard over the partition's live records, in offset order (rebuilt records only
+    /// move its clock: their verdicts are in the changelog).
+    pub(super) guard: ClockGuard<Pending>,
+    /// The records the changelog says were refused as `future_ts`, by offset (a rebuild sends
+    /// the same dead letters instead of judging again).
+    pub(super) refused: BTreeMap<i64, Refusal>,
+    /// The records this run refused since the partition's last reclock entry.
+    pub(super) refused_now: Vec<Refusal>,
+    /// The offsets the changelog's last entry says were held, undecided: a rebuild holds them
+    /// again.
+    pub(super) rehold: BTreeSet<i64>,
+    /// The guard released records since the last entry without a read (the partition idle):
+    /// the next entry must say what it holds now.
+    pub(super) dirty: bool,
 }
+
+/// A live record a partition's clock guard holds: its feed position, line and offset.
+pub(super) type Pending = (u64, String, i64);
 
 impl Part {
     /// Partition `id`, to be rebuilt through `regions` (from the changelog's entries).
@@ -89,6 +108,11 @@ impl Part {
             records: 0,
             late: 0,
             high: 0,
+            guard: ClockGuard::new(&GuardConfig::default()),
+            refused: BTreeMap::new(),
+            refused_now: Vec::new(),
+            rehold: BTreeSet::new(),
+            dirty: false,
         }
     }
 

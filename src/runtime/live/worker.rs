@@ -39,7 +39,9 @@ use super::topics::{FeedConsumer, OutputTopics, Part, consumer};
 use super::{LiveConfig, LiveStats, assemble};
 use crate::io::kafka;
 use crate::policy::Truth;
-use crate::runtime::clock::{Reclock, frontier_for, time_for};
+use crate::runtime::clock::{
+    GuardConfig, Reclock, Refusal, Verdict, frontier_for, future_ts, future_wall_ts, time_for,
+};
 use crate::runtime::host::{Fed, Feeder, Gathered, Hosted, host};
 use crate::runtime::outputs::Outputs;
 
@@ -55,7 +57,7 @@ pub(super) fn live_worker(
         log,
         recovery,
         sinks,
-    } = restore(worker, cfg)?;
+    } = restore(worker, cfg, truth)?;
     if recovery.closed {
         // The run is complete: its outputs are all in the changelog.
         if let Some(log) = log {
@@ -211,6 +213,7 @@ impl<'a> Live<'a> {
         // Read what is there (at most a batch), waiting a little when nothing is.
         if self.feeder.time().is_some() {
             self.read_batch(now);
+            self.release_held(Some((now, self.idle_timeout)));
         }
 
         // The frontier this worker's partitions allow.
@@ -261,6 +264,7 @@ impl<'a> Live<'a> {
                 .iter()
                 .all(|p| p.idle(now, Duration::from_millis(ms)))
         {
+            self.release_held(None);
             self.emit(self.cap);
             self.feeder.close();
         }
@@ -283,6 +287,15 @@ impl<'a> Live<'a> {
     /// capability.
     fn read_batch(&mut self, now: Instant) {
         let (cap, floor, granularity) = (self.cap, self.floor, self.granularity);
+        let wall_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let max_wall_ahead = self
+            .cfg
+            .run
+            .clock
+            .max_wall_ahead_ms
+            .min(i64::MAX as u64 / 4) as i64;
         let mut got = 0;
         while got < 4096 {
             let timeout = if got == 0 {
@@ -325,24 +338,79 @@ impl<'a> Live<'a> {
                         })
                         .unwrap_or(((part.id as u64) << 40) | offset.max(0) as u64);
                     let ts = peek_ts(&line).filter(|ts| *ts >= 0);
-                    let time = if offset < part.rebuild_end {
-                        self.rebuilt += 1;
-                        time_for(ts, part.region_cap(offset), granularity).0
-                    } else {
-                        let (t, late) = time_for(ts, cap.max(floor), granularity);
-                        part.records += 1;
-                        part.late += late as u64;
-                        t
-                    };
                     part.next = offset + 1;
                     part.eof = None;
-                    if let Some(ts) = ts {
-                        part.clock = Some(part.clock.map_or(ts, |c| c.max(ts)));
+                    if offset < part.rebuild_end {
+                        // Rebuilt: the first run's verdict, at the time it had.
+                        self.rebuilt += 1;
+                        if let Some(r) = part.refused.get(&offset) {
+                            let letter = refusal_letter(r, seq, line, ts, &self.cfg.run.clock);
+                            self.feeder.give(r.at, Fed::Refused(letter));
+                            continue;
+                        }
+                        if part.rehold.contains(&offset) {
+                            // Undecided when the run stopped: judged again from here.
+                            let under = part.region_cap(offset);
+                            part.guard.push(ts, (seq, line, offset));
+                            let cfg = &self.cfg.run.clock;
+                            send_verdicts(part, &mut self.feeder, under, granularity, cfg);
+                            continue;
+                        }
+                        let time = time_for(ts, part.region_cap(offset), granularity).0;
+                        if let Some(ts) = ts {
+                            part.clock = Some(part.clock.map_or(ts, |c| c.max(ts)));
+                            part.guard.observe(ts);
+                        }
+                        self.feeder
+                            .give(time, Fed::Item((seq, Payload::Line(line))));
+                        continue;
                     }
-                    self.feeder
-                        .give(time, Fed::Item((seq, Payload::Line(line))));
+                    part.records += 1;
+                    let under = cap.max(floor);
+                    // Far ahead of the wall clock: refused when read.
+                    if let Some(ts) = ts.filter(|t| t.saturating_sub(wall_ms) > max_wall_ahead) {
+                        part.refused_now.push(Refusal {
+                            offset,
+                            at: under,
+                            wall: true,
+                        });
+                        let letter = future_wall_ts(seq, line, ts, &self.cfg.run.clock);
+                        self.feeder.give(under, Fed::Refused(letter));
+                        continue;
+                    }
+                    part.guard.push(ts, (seq, line, offset));
+                    send_verdicts(
+                        part,
+                        &mut self.feeder,
+                        under,
+                        self.granularity,
+                        &self.cfg.run.clock,
+                    );
                 }
             }
+        }
+    }
+
+    /// Sends what the clock guards of `parts` (all when `None`) hold: at the end of the input,
+    /// or once a partition is idle (so that a partition's last records never wait for records
+    /// that may not come, and never hold back the capability).
+    fn release_held(&mut self, idle_since: Option<(Instant, Duration)>) {
+        let under = self.cap.max(self.floor);
+        for part in &mut self.parts {
+            if part.guard.earliest_held().is_none()
+                || idle_since.is_some_and(|(now, t)| !part.idle(now, t))
+            {
+                continue;
+            }
+            part.guard.finish();
+            part.dirty = true;
+            send_verdicts(
+                part,
+                &mut self.feeder,
+                under,
+                self.granularity,
+                &self.cfg.run.clock,
+            );
         }
     }
 
@@ -384,6 +452,16 @@ impl<'a> Live<'a> {
             .min()
             // Every partition idle: follow the furthest worker.
             .unwrap_or_else(|| own_watermark.max(others).max(floor));
+        // Never past a held record: released, it goes at its own time.
+        let bound = match self
+            .parts
+            .iter()
+            .filter_map(|p| p.guard.earliest_held())
+            .min()
+        {
+            Some(t) => bound.min(frontier_for(t, 0, granularity).max(floor)),
+            None => bound,
+        };
         if self.feeder.time().is_some()
             && bound > cap
             && (now - self.last_downgrade >= Duration::from_millis(10)
@@ -399,7 +477,12 @@ impl<'a> Live<'a> {
 
     /// Emits one entry per partition read from under `cap_now` (each at its effective cap).
     fn emit(&mut self, cap_now: Time) {
-        for p in self.parts.iter_mut().filter(|p| p.records > 0) {
+        for p in self
+            .parts
+            .iter_mut()
+            .filter(|p| p.records > 0 || !p.refused_now.is_empty() || p.dirty)
+        {
+            p.dirty = false;
             let eff = cap_now.max(self.floor);
             self.feeder.give(
                 eff,
@@ -409,6 +492,8 @@ impl<'a> Live<'a> {
                     cap: eff,
                     records: p.records,
                     late: p.late,
+                    refused: std::mem::take(&mut p.refused_now),
+                    held: p.guard.held_items().map(|(_, _, offset)| *offset).collect(),
                 }),
             );
             p.records = 0;
@@ -569,4 +654,55 @@ fn commit(
         tracing::warn!("committing offsets: {e}");
     }
     Ok(())
+}
+
+/// The dead letter a rebuild sends for a record the first run refused.
+fn refusal_letter(
+    r: &Refusal,
+    seq: u64,
+    line: String,
+    ts: Option<i64>,
+    cfg: &GuardConfig,
+) -> oddsflow_dataflows::reject::DeadLetter {
+    let ts = ts.unwrap_or(0);
+    if r.wall {
+        future_wall_ts(seq, line, ts, cfg)
+    } else {
+        future_ts(seq, Payload::Line(line), ts, cfg)
+    }
+}
+
+/// Gives the verdicts `part`'s clock guard has reached to `feeder` under the cap `under`: a
+/// passed record at its event time or `under` (late), which then moves the partition's clock; a
+/// refused one as a `future_ts` dead letter at `under`, noted for the partition's next entry.
+fn send_verdicts(
+    part: &mut Part,
+    feeder: &mut Feeder,
+    under: Time,
+    granularity: Time,
+    cfg: &GuardConfig,
+) {
+    for v in part.guard.drain() {
+        match v {
+            Verdict::Pass(ts, (seq, line, _)) => {
+                let (t, late) = time_for(ts, under, granularity);
+                part.late += late as u64;
+                if let Some(ts) = ts {
+                    part.clock = Some(part.clock.map_or(ts, |c| c.max(ts)));
+                }
+                feeder.give(t, Fed::Item((seq, Payload::Line(line))));
+            }
+            Verdict::Future((seq, line, offset), ts) => {
+                part.refused_now.push(Refusal {
+                    offset,
+                    at: under,
+                    wall: false,
+                });
+                feeder.give(
+                    under,
+                    Fed::Refused(future_ts(seq, Payload::Line(line), ts, cfg)),
+                );
+            }
+        }
+    }
 }
