@@ -70,7 +70,10 @@ fn replay_bytes(dir: &Path, name: &str, prefix: &[u8], lines: &[Vec<u8>], eol: &
 /// The outputs without the summary (whose counts say how much noise there was).
 fn collections(o: &Outputs) -> String {
     let text = o.canonical_text();
-    text.split("# summary").next().unwrap_or_default().to_string()
+    text.split("# summary")
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn check_counts(o: &Outputs, name: &str) {
@@ -169,7 +172,10 @@ fn every_kind_of_damage_is_survived_and_counted_once() {
             moved.insert(to, l);
         }
     }
-    check_counts(&replay_bytes(dir.path(), "moved", b"", &moved, b"\n"), "moved");
+    check_counts(
+        &replay_bytes(dir.path(), "moved", b"", &moved, b"\n"),
+        "moved",
+    );
 
     // A 5 MB line and a deeply nested one, beside a fixture-looking prefix.
     let mut huge = clean.clone();
@@ -181,7 +187,11 @@ fn every_kind_of_damage_is_survived_and_counted_once() {
     huge.insert(huge.len() / 3, big.into_bytes());
     let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
     huge.insert(huge.len() / 2, deep.into_bytes());
-    let deep_obj = format!(r#"{{"ts":1,"a":{}1{}}}"#, r#"{"a":"#.repeat(100_000), "}".repeat(100_000));
+    let deep_obj = format!(
+        r#"{{"ts":1,"a":{}1{}}}"#,
+        r#"{"a":"#.repeat(100_000),
+        "}".repeat(100_000)
+    );
     huge.insert(2 * huge.len() / 3, deep_obj.into_bytes());
     let o = replay_bytes(dir.path(), "huge", b"", &huge, b"\n");
     check_counts(&o, "huge");
@@ -214,7 +224,10 @@ fn every_kind_of_damage_is_survived_and_counted_once() {
             odd.insert(i, replace_number(&template, field, n).into_bytes());
         }
     }
-    check_counts(&replay_bytes(dir.path(), "numbers", b"", &odd, b"\n"), "numbers");
+    check_counts(
+        &replay_bytes(dir.path(), "numbers", b"", &odd, b"\n"),
+        "numbers",
+    );
 
     // Odd unicode: lone surrogates escaped, right-to-left marks, NUL, and invalid UTF-8.
     let mut uni = clean.clone();
@@ -226,13 +239,29 @@ fn every_kind_of_damage_is_survived_and_counted_once() {
         "😀𝕏",
     ] {
         let i = rng.random_range(0..uni.len());
-        uni.insert(i, template.replace("\"kind\":\"odds\"", &format!("\"kind\":\"odds\",\"note\":\"{s}\"")).into_bytes());
+        uni.insert(
+            i,
+            template
+                .replace(
+                    "\"kind\":\"odds\"",
+                    &format!("\"kind\":\"odds\",\"note\":\"{s}\""),
+                )
+                .into_bytes(),
+        );
         let i = rng.random_range(0..uni.len());
-        uni.insert(i, template.replace("\"odds\"", &format!("\"odds{s}\"")).into_bytes());
+        uni.insert(
+            i,
+            template
+                .replace("\"odds\"", &format!("\"odds{s}\""))
+                .into_bytes(),
+        );
     }
     let i = rng.random_range(0..uni.len());
     uni.insert(i, b"{\"ts\":1,\"kind\":\"\xff\xfe\"}".to_vec());
-    check_counts(&replay_bytes(dir.path(), "unicode", b"", &uni, b"\n"), "unicode");
+    check_counts(
+        &replay_bytes(dir.path(), "unicode", b"", &uni, b"\n"),
+        "unicode",
+    );
 
     // A BOM, CRLF line ends and blank lines between: the outputs are the clean run's.
     let mut spaced = Vec::new();

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod feedkit;
+pub mod fuzz;
 
 use std::collections::{BTreeMap, BTreeSet};
 

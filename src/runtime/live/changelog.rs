@@ -244,6 +244,9 @@ struct Records<'f> {
     reader: BufReader<&'f File>,
     /// Bytes of whole, good records read so far.
     good_len: u64,
+    /// The file's size: a record's length beyond it is a record cut short (or corrupt), never an
+    /// allocation of that size.
+    size: u64,
 }
 
 impl<'f> Records<'f> {
@@ -251,6 +254,7 @@ impl<'f> Records<'f> {
         Records {
             reader: BufReader::new(file),
             good_len: 0,
+            size: file.metadata().map_or(0, |m| m.len()),
         }
     }
 
@@ -261,7 +265,7 @@ impl<'f> Records<'f> {
         }
         let len = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
         let crc = u32::from_le_bytes(head[8..].try_into().unwrap_or_default());
-        if len > (1 << 40) {
+        if len > self.size.saturating_sub(self.good_len + 12) {
             return Ok(None);
         }
         let mut body = vec![0u8; len as usize];

@@ -203,3 +203,47 @@ pub fn assemble(dir: &Path, cfg: &RunConfig) -> Result<Outputs> {
 pub fn durable_frontier(dir: &Path) -> Result<Option<Time>> {
     Changelog::durable_frontier(dir)
 }
+
+/// The changelog file's name in a live run's `--out` directory.
+pub const CHANGELOG_FILE: &str = changelog::CHANGELOG;
+
+/// Writes a small valid changelog into `dir` (a header, a durable frame and a closing frame,
+/// with reclock entries, a refusal, held offsets and a dead letter) and returns its bytes: the
+/// seed the fuzz harness mutates (`tests/fuzz.rs`, `benches/fuzz.rs`).
+pub fn sample_changelog(dir: &Path) -> Result<Vec<u8>> {
+    use crate::runtime::clock::{Reclock, Refusal};
+    use oddsflow_dataflows::reject::{DeadLetter, RejectReason};
+    let mut log = Changelog::open(dir, "sample", "topic = \"sample\"\nrun.seed = 1")?;
+    let entry = |end: i64, cap: Time| Reclock {
+        partition: 0,
+        end,
+        cap,
+        records: end as u64,
+        late: 1,
+        refused: vec![Refusal {
+            offset: end - 1,
+            at: cap,
+            wall: false,
+        }],
+        held: vec![end - 2],
+    };
+    let frame = |end: i64, cap: Time| Frame {
+        reclock: vec![(entry(end, cap), cap, 1)],
+        dead_letters: vec![(
+            DeadLetter {
+                seq: end as u64,
+                reason: RejectReason::FutureTs,
+                detail: "sample".into(),
+                record: "{\"ts\":1}".into(),
+            },
+            cap,
+            1,
+        )],
+        valid: vec![(Some(7), cap, 1), (None, cap, 3)],
+        ..Frame::default()
+    };
+    log.write_frame(Some(2_000), &frame(10, 1_000))?;
+    log.write_frame(None, &frame(20, 2_000))?;
+    drop(log);
+    Ok(std::fs::read(dir.join(changelog::CHANGELOG))?)
+}
