@@ -72,3 +72,43 @@ fn a_changelog_record_longer_than_its_file_is_a_cut_record() {
         "nothing durable: the first record is cut"
     );
 }
+
+/// Found by the fuzzer: a StatsBomb event time of days into a half made the importer push a
+/// clock tick for every minute of it (5 GB before the process was killed). A half longer than
+/// 90 minutes by its events' times is now refused with its reason, and a timestamp out of range
+/// (`99999:00:00`) is unreadable.
+#[test]
+fn a_statsbomb_half_lasting_days_is_refused_not_ticked_through() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/real/statsbomb");
+    let text = oddsflow::import::read_text(&real.join("events/3754097.json.gz")).expect("events");
+    let mut events: Vec<serde_json::Value> = serde_json::from_str(&text).expect("json");
+    let last = events
+        .iter()
+        .rposition(|e| e["period"] == 1)
+        .expect("a first-half event");
+    for (i, stamp) in [(last, "23:59:00.000"), (0, "99999:00:00.000")] {
+        events[i]["timestamp"] = serde_json::Value::from(stamp);
+    }
+    let ev = dir.path().join("events");
+    std::fs::create_dir_all(&ev).expect("dir");
+    std::fs::write(
+        ev.join("3754097.json"),
+        serde_json::to_vec(&events).expect("json"),
+    )
+    .expect("write");
+    let imp = oddsflow::import::statsbomb::import(&oddsflow::import::statsbomb::StatsbombArgs {
+        events_dir: ev,
+        lineups_dir: real.join("lineups"),
+        matches_file: real.join("matches.json.gz"),
+        odds: vec![],
+        only: vec![3754097],
+    })
+    .expect("the import runs");
+    assert!(imp.records.is_empty(), "the match is refused");
+    let why = format!("{:?}", imp.report.skipped);
+    assert!(
+        why.contains("period 1 lasts") && why.contains("implausible"),
+        "{why}"
+    );
+}

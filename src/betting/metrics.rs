@@ -153,14 +153,23 @@ pub fn metrics(bets: &[SettledBet], start_bankroll: f64) -> Metrics {
     }
 }
 
+/// The fewest settled bets (or values) an interval is given for: below it a percentile bootstrap
+/// over a handful of bets (`+150.00 [+0.00, +300.00]` on 2 bets) says nothing, and the reports
+/// print no interval.
+pub const MIN_INTERVAL_SAMPLE: usize = 30;
+
 /// A percentile bootstrap interval for ROI, resampling match-days: `(low, high)` at `level`
-/// (e.g. 0.95), from `resamples` draws seeded by `seed`. `None` with fewer than two match-days.
+/// (e.g. 0.95), from `resamples` draws seeded by `seed`. `None` with fewer than two match-days or
+/// fewer than [`MIN_INTERVAL_SAMPLE`] bets.
 pub fn bootstrap_roi(
     bets: &[SettledBet],
     resamples: usize,
     level: f64,
     seed: u64,
 ) -> Option<(f64, f64)> {
+    if bets.len() < MIN_INTERVAL_SAMPLE {
+        return None;
+    }
     let days: Vec<(f64, f64)> = profit_by_day(bets).into_values().collect();
     bootstrap_days(&days, resamples, level, seed)
 }

@@ -265,9 +265,8 @@ fn reports_count_and_measure_the_standing_settlements() {
     let overround = 1.0 / 1.9 + 1.0 / 3.4 + 1.0 / 4.0;
     assert!(close(m.clv.unwrap(), 2.1 / 1.9 - 1.0));
     assert!(close(m.clv_fair.unwrap(), 2.1 / (1.9 * overround) - 1.0));
-    // Two match-days (the coupon's first leg has no kick-off: the decision's day 0).
-    let (lo, hi) = a.roi_interval.unwrap();
-    assert!(lo <= m.roi && m.roi <= hi, "{lo} {} {hi}", m.roi);
+    // Two match-days, but a handful of bets: no interval (under the minimum sample).
+    assert_eq!(a.roi_interval, None, "{} bets", m.bets);
     assert_eq!(reports(&b, &closes(), 100.0, 7), reps, "seeded");
 
     let be = &reps[1];
@@ -419,4 +418,24 @@ fn betting_files_read_back() {
             parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
         assert!(builder.schema().fields().len() >= 7, "{name}");
     }
+}
+
+#[test]
+fn an_roi_interval_needs_the_minimum_sample() {
+    use super::metrics::{MIN_INTERVAL_SAMPLE, SettledBet, bootstrap_roi};
+    // Bets on ten match-days, alternately won at 2.0 and lost: ROI 0.
+    let bet = |i: usize| SettledBet {
+        settled_at: i as i64,
+        match_day: (i % 10) as i64,
+        stake: 10.0,
+        price: 2.0,
+        payout: if i % 2 == 0 { 2.0 } else { 0.0 },
+        close: None,
+        fair_close: None,
+    };
+    let few: Vec<SettledBet> = (0..MIN_INTERVAL_SAMPLE - 1).map(bet).collect();
+    assert_eq!(bootstrap_roi(&few, 200, 0.95, 1), None, "under the minimum");
+    let enough: Vec<SettledBet> = (0..MIN_INTERVAL_SAMPLE).map(bet).collect();
+    let (lo, hi) = bootstrap_roi(&enough, 200, 0.95, 1).expect("an interval");
+    assert!(lo <= 0.0 && 0.0 <= hi && lo < hi, "[{lo}, {hi}]");
 }

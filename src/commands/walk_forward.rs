@@ -343,6 +343,9 @@ fn pinnacle_fair(m: &FdMatch, market: MarketKind, selection: Selection) -> Optio
 /// Percentile bootstrap of a mean over match-days (`(day, value)` pairs): the days are
 /// resampled, each with its values' sum and count.
 fn bootstrap_mean(values: &[(i64, f64)], resamples: usize, seed: u64) -> Option<(f64, f64)> {
+    if values.len() < crate::betting::metrics::MIN_INTERVAL_SAMPLE {
+        return None;
+    }
     let mut days: BTreeMap<i64, (f64, f64)> = BTreeMap::new();
     for (d, v) in values {
         let e = days.entry(*d).or_default();

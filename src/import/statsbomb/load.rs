@@ -13,6 +13,9 @@ use crate::time::uk_local_to_utc;
 
 /// One match read: its row of the matches file, its events of periods 1 and 2 in play order, its
 /// squads, and notes on what was odd about it.
+/// The longest a half may last by its events' times (45 min and any stoppage time fit easily).
+const MAX_PERIOD_MS: i64 = 90 * 60_000;
+
 pub(super) struct Loaded {
     pub(super) m: SbMatch,
     pub(super) date: (i64, u32, u32),
@@ -117,6 +120,20 @@ pub(super) fn load(m: &SbMatch, events_path: &Path, lineups_dir: &Path) -> Resul
     }
     if period_ms[0] == 0 || period_ms[1] == 0 {
         return Err("no events in period 1 or 2".into());
+    }
+    // A half with stoppage time lasts under an hour; an event time far beyond is corrupt, not
+    // a reason to make a clock tick for every minute of it (the fuzzer found one of 10^8 min).
+    if let Some((p, ms)) = period_ms
+        .iter()
+        .enumerate()
+        .find(|(_, ms)| **ms > MAX_PERIOD_MS)
+    {
+        return Err(format!(
+            "period {} lasts {} min by its events' times (at most {}): implausible",
+            p + 1,
+            ms / 60_000,
+            MAX_PERIOD_MS / 60_000
+        ));
     }
     let squads = match find_file(lineups_dir, m.match_id) {
         Some(p) => {

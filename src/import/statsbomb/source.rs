@@ -21,8 +21,13 @@ pub(super) fn parse_timestamp(s: &str) -> Option<i64> {
     let h: i64 = it.next()?.parse().ok()?;
     let m: i64 = it.next()?.parse().ok()?;
     let sec: f64 = it.next()?.parse().ok()?;
-    (it.next().is_none() && sec.is_finite() && sec >= 0.0)
-        .then(|| (h * 3600 + m * 60) * 1000 + (sec * 1000.0).round() as i64)
+    // Within a day (hours, minutes and seconds in range): anything else is corrupt.
+    (it.next().is_none()
+        && (0..24).contains(&h)
+        && (0..60).contains(&m)
+        && sec.is_finite()
+        && (0.0..60.0).contains(&sec))
+    .then(|| (h * 3600 + m * 60) * 1000 + (sec * 1000.0).round() as i64)
 }
 
 pub(super) fn player_id(id: u64) -> PlayerId {
