@@ -249,6 +249,23 @@ fn facts_at(
         };
         (result, s.contains_key(&(m, StateKey::Abandonment)), s)
     };
+    // Neither a result nor an abandonment, and the fixture's kick-off is more than the
+    // settlement deadline before `t`: void, with no result.
+    let now = settled_state(t);
+    if now.0.is_none() && !now.1 {
+        let kickoff = match now.2.get(&(m, StateKey::Fixture)) {
+            Some(Body::Fixture(f)) => Some(f.kickoff),
+            _ => None,
+        };
+        return kickoff
+            .filter(|k| {
+                (k.max(&0).unsigned_abs()).saturating_add(cfg.bookmaker.settle_deadline_ms) <= t
+            })
+            .map(|_| MatchFacts {
+                no_result: true,
+                ..MatchFacts::default()
+            });
+    }
     // The last time ≤ t at which the result or abandonment changed.
     let mut change = None;
     let mut prev = (None, false);
@@ -292,6 +309,7 @@ fn facts_at(
         corners: result.and_then(|r| r.corners),
         goals: goals.into_iter().map(|(_, _, s)| s).collect(),
         abandoned,
+        no_result: false,
     })
 }
 
@@ -537,4 +555,71 @@ fn the_learners_coupons_settle_like_any_coupon() {
         "a coupon settled"
     );
     common::assert_maps_eq(&got, &want, "the learner's settlements");
+}
+
+/// A match that never produces a result (a provider's marks without a usable score): its bet is
+/// voided as `no_result` at the settlement deadline (kick-off + 7 days), the stake back to the
+/// policy's cash; a result that still comes later re-settles it, like a correction.
+#[test]
+fn a_bet_on_a_match_without_a_result_is_voided_at_the_deadline() {
+    let deadline = KICKOFF + 7 * 86_400_000;
+    let mut f = vec![
+        feedkit::fixture(A, KICKOFF - 86_400_000, KICKOFF, 1, 2),
+        market(
+            A,
+            KICKOFF - 3 * 3_600_000,
+            1,
+            MarketStatus::Open,
+            Phase::Prematch,
+        ),
+    ];
+    f.extend(prices(A, KICKOFF - 3 * 3_600_000, 1, [2.10, 3.40, 3.60]));
+    f.push(market(A, KICKOFF, 2, MarketStatus::Closed, Phase::Prematch));
+    f.push(status(A, KICKOFF, 1, MatchStatus::FirstHalf, 0));
+    // Other matches move the clock on for days; A's result comes only on day 9.
+    for day in 1..=10 {
+        let m = 1_000 + day;
+        let at = KICKOFF + day as i64 * 86_400_000;
+        f.push(feedkit::fixture(
+            m,
+            at,
+            at + 3_600_000,
+            10 + day as u32,
+            30 + day as u32,
+        ));
+    }
+    f.push(result(A, KICKOFF + 9 * 86_400_000, 1, 2, 0));
+    f.sort_by_key(|p| match p {
+        Payload::Decoded(r) => r.ts,
+        Payload::Line(_) => 0,
+    });
+    let cfg = scripted(vec![bet(
+        KICKOFF - 3 * 3_600_000,
+        &[(A, Selection::Home)],
+        10.0,
+    )]);
+    let o = common::run(&f, &cfg, 1);
+    assert!(decision(&o, 0).verdict.is_ok(), "the bet is taken");
+    let history = settlement_history(&o, 0);
+    let t = |ms: i64| ms as u64;
+    assert_eq!(
+        history,
+        vec![
+            (t(deadline), 1, 1.0),
+            (t(KICKOFF + 9 * 86_400_000), -1, 1.0),
+            (t(KICKOFF + 9 * 86_400_000), 1, 2.10),
+        ],
+        "void at the deadline, re-settled by the late result"
+    );
+    let voided = o
+        .betting
+        .settlements
+        .iter()
+        .find(|(_, time, d)| *time == t(deadline) && *d > 0)
+        .expect("the void");
+    assert_eq!(
+        voided.0.1.outcomes,
+        vec![Some(oddsflow_dataflows::settlement::Outcome::NoResult)],
+        "voided with its reason"
+    );
 }

@@ -278,12 +278,18 @@ fn statsbomb_statistics_through_the_dataflow_equal_the_source_events() {
         .map(|d| (d.request.legs[0].phase, d.request.legs[0].modelled))
         .collect();
     assert_eq!(legs, vec![(Phase::Prematch, false), (Phase::InPlay, true)]);
-    let parts = oddsflow::betting::reports::reports_by_price_source(
-        &o.betting,
-        &o.prematch_close,
-        1_000.0,
-        1,
-    );
+    let parts =
+        oddsflow::betting::reports::reports_by_price_source(&o.betting, &o.prematch_close, 1);
+    // Each part's curve is its own: its cumulative profit from 0, never the whole bankroll.
+    for (name, reps) in &parts {
+        for r in reps {
+            assert!(
+                (r.metrics.final_bankroll - r.metrics.profit).abs() < 1e-9,
+                "{name}: {:?}",
+                r.metrics
+            );
+        }
+    }
     let requests: BTreeMap<&str, u64> = parts
         .iter()
         .map(|(name, r)| (*name, r.iter().map(|p| p.requests).sum()))

@@ -187,6 +187,15 @@ pub struct BookmakerConfig {
     pub max_match_exposure: f64,
     /// Largest open stake of one policy.
     pub max_exposure: f64,
+    /// A match with neither a result nor an abandonment this long (ms of event time) after its
+    /// kick-off can no longer settle: its bets are void as [`Outcome::NoResult`] (a later result
+    /// re-settles them, like a correction).
+    #[serde(default = "default_settle_deadline")]
+    pub settle_deadline_ms: u64,
+}
+
+fn default_settle_deadline() -> u64 {
+    7 * 86_400_000
 }
 
 impl Default for BookmakerConfig {
@@ -198,6 +207,7 @@ impl Default for BookmakerConfig {
             max_stake: 100.0,
             max_match_exposure: 200.0,
             max_exposure: 1_000.0,
+            settle_deadline_ms: default_settle_deadline(),
         }
     }
 }
@@ -417,6 +427,10 @@ impl BookInput {
 enum FactInput {
     Result(MatchId, MatchResult, isize),
     Abandoned(MatchId, isize),
+    /// A fixture's kick-off (`+1` a version in, `−1` out).
+    Kickoff(MatchId, EventTime, isize),
+    /// The settlement deadline of a kick-off has passed.
+    Deadline(MatchId, EventTime),
     /// A goal incident: id, clock, side credited, cancelled.
     Goal(MatchId, u32, i32, Side, bool, isize),
 }
@@ -424,7 +438,11 @@ enum FactInput {
 impl FactInput {
     fn match_id(&self) -> MatchId {
         match self {
-            FactInput::Result(m, ..) | FactInput::Abandoned(m, _) | FactInput::Goal(m, ..) => *m,
+            FactInput::Result(m, ..)
+            | FactInput::Abandoned(m, _)
+            | FactInput::Goal(m, ..)
+            | FactInput::Kickoff(m, ..)
+            | FactInput::Deadline(m, _) => *m,
         }
     }
 }
@@ -435,6 +453,9 @@ struct FactState {
     abandoned: isize,
     /// Goal incidents by id: (clock, side, cancelled).
     goals: BTreeMap<u32, (i32, Side, bool)>,
+    /// The fixtures' kick-offs (by count of versions in), and those whose deadline passed.
+    kickoffs: BTreeMap<EventTime, isize>,
+    expired: std::collections::BTreeSet<EventTime>,
     latched: Option<MatchFacts>,
 }
 
@@ -443,7 +464,19 @@ impl FactState {
         let result = self.results.iter().find(|(_, n)| **n > 0).map(|(r, _)| r);
         let abandoned = self.abandoned > 0;
         if result.is_none() && !abandoned {
-            return None;
+            // Past the current kick-off's deadline with nothing to settle on: void.
+            let kickoff = self
+                .kickoffs
+                .iter()
+                .rev()
+                .find(|(_, n)| **n > 0)
+                .map(|(k, _)| k);
+            return kickoff
+                .filter(|k| self.expired.contains(k))
+                .map(|_| MatchFacts {
+                    no_result: true,
+                    ..MatchFacts::default()
+                });
         }
         let mut goals: Vec<(i32, u32, Side)> = self
             .goals
@@ -457,6 +490,7 @@ impl FactState {
             corners: result.and_then(|r| r.corners),
             goals: goals.into_iter().map(|(_, _, s)| s).collect(),
             abandoned,
+            no_result: false,
         })
     }
 }
@@ -465,6 +499,7 @@ impl FactState {
 /// changes (see the module docs).
 pub fn match_facts<'scope>(
     state: &MatchState<'scope>,
+    deadline_ms: u64,
 ) -> VecCollection<'scope, Time, (MatchId, MatchFacts)> {
     // Each update is processed at its own time (a collection's batch may travel with an
     // earlier capability).
@@ -489,10 +524,29 @@ pub fn match_facts<'scope>(
                 FactInput::Goal(m, i.id, i.clock_s, i.side, i.cancelled, d),
             )
         });
+    let kickoffs = state
+        .fixtures
+        .clone()
+        .inner
+        .map(|((m, f), t, d)| (t, FactInput::Kickoff(m, f.kickoff, d)));
+    // Each kick-off's deadline, as an input at that time (or at once, for a fixture that
+    // arrives after it).
+    let deadlines = state
+        .fixtures
+        .clone()
+        .inner
+        .filter(|(_, _, d)| *d > 0)
+        .map(move |((m, f), t, _)| {
+            let at = (f.kickoff.max(0) as u64).saturating_add(deadline_ms).max(t);
+            (at, FactInput::Deadline(m, f.kickoff))
+        })
+        .delay(|(at, _), _| *at);
     let mut matches: HashMap<MatchId, FactState> = HashMap::new();
     results
         .concat(abandoned)
         .concat(goals)
+        .concat(kickoffs)
+        .concat(deadlines)
         .in_time_order_by(
             Exchange::new(|(_, x): &(Time, FactInput)| route_match(&x.match_id())),
             "MatchFacts",
@@ -518,6 +572,15 @@ pub fn match_facts<'scope>(
                         }
                         FactInput::Abandoned(_, d) => {
                             st.abandoned += d;
+                            touched.push(m);
+                        }
+                        FactInput::Kickoff(_, k, d) => {
+                            *st.kickoffs.entry(k).or_insert(0) += d;
+                            st.kickoffs.retain(|_, n| *n != 0);
+                            touched.push(m);
+                        }
+                        FactInput::Deadline(_, k) => {
+                            st.expired.insert(k);
                             touched.push(m);
                         }
                         FactInput::Goal(_, id, clock, side, cancelled, d) => {
@@ -750,7 +813,7 @@ where
                 .map(move |row| (row, at, 1isize))
         })
         .as_collection();
-    let facts = match_facts(state);
+    let facts = match_facts(state, cfg.settle_deadline_ms);
     let settled = settlements(legs, facts.clone());
     settled
         .clone()

@@ -32,6 +32,10 @@ pub enum Outcome {
     Void,
     HalfWon,
     HalfLost,
+    /// Void because the match produced no result (nor an abandonment) by its settlement
+    /// deadline ([`crate::bookmaker::BookmakerConfig::settle_deadline_ms`] after kick-off): the
+    /// stake back, with this reason.
+    NoResult,
 }
 
 impl Outcome {
@@ -40,7 +44,7 @@ impl Outcome {
         match self {
             Outcome::Won => price,
             Outcome::Lost => 0.0,
-            Outcome::Void => 1.0,
+            Outcome::Void | Outcome::NoResult => 1.0,
             Outcome::HalfWon => (1.0 + price) / 2.0,
             Outcome::HalfLost => 0.5,
         }
@@ -57,6 +61,10 @@ pub struct MatchFacts {
     pub goals: Vec<Side>,
     /// An abandoned match voids every bet.
     pub abandoned: bool,
+    /// No result nor abandonment by the settlement deadline: every bet is void as
+    /// [`Outcome::NoResult`].
+    #[serde(default)]
+    pub no_result: bool,
 }
 
 /// A selection that does not belong to its market: such a bet should never have been accepted.
@@ -106,6 +114,9 @@ pub fn settle(
         i32::from(facts.full_time.home),
         i32::from(facts.full_time.away),
     );
+    if facts.no_result {
+        return Ok(Outcome::NoResult);
+    }
     if facts.abandoned {
         return Ok(Outcome::Void);
     }
@@ -183,6 +194,7 @@ mod tests {
             corners: Some(Score { home: 6, away: 4 }),
             goals: vec![],
             abandoned: false,
+            no_result: false,
         }
     }
 
@@ -242,6 +254,7 @@ mod tests {
                 Won => Lost,
                 Lost => Won,
                 Void => Void,
+                NoResult => NoResult,
                 HalfWon => HalfLost,
                 HalfLost => HalfWon,
             };
@@ -312,6 +325,12 @@ mod tests {
         assert_eq!(cs(AnyOther, &f), Lost);
         assert_eq!(cs(AnyOther, &facts(4, 2)), Won, "4-2 is not listed");
 
+        let unsettled = MatchFacts {
+            no_result: true,
+            ..MatchFacts::default()
+        };
+        assert_eq!(s(MarketKind::MatchOdds, Home, &unsettled), NoResult);
+        assert_eq!(NoResult.payout(3.0), 1.0, "the stake back");
         let abandoned = MatchFacts {
             abandoned: true,
             ..facts(3, 0)

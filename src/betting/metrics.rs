@@ -68,6 +68,10 @@ pub struct Metrics {
     pub final_bankroll: f64,
     /// The largest fall of the bankroll curve from a running peak, as a fraction of the peak.
     pub max_drawdown: f64,
+    /// The same fall in money (a part of a policy's bets has no bankroll of its own: its curve
+    /// is its cumulative profit from 0, and this is its drawdown).
+    #[serde(default)]
+    pub max_drawdown_money: f64,
     /// Mean / sample standard deviation of the profit per match-day (0 with fewer than two
     /// match-days or no variation).
     pub sharpe_per_match_day: f64,
@@ -101,6 +105,17 @@ pub(crate) fn max_drawdown(curve: &[(i64, f64)], start: f64) -> f64 {
         if peak > 0.0 {
             worst = worst.max((peak - v) / peak);
         }
+    }
+    worst
+}
+
+/// The largest fall of `curve` from its running peak (starting at `start`), in money.
+pub(crate) fn max_drawdown_money(curve: &[(i64, f64)], start: f64) -> f64 {
+    let mut peak = start;
+    let mut worst: f64 = 0.0;
+    for (_, v) in curve {
+        peak = peak.max(*v);
+        worst = worst.max(peak - v);
     }
     worst
 }
@@ -149,6 +164,7 @@ pub fn metrics(bets: &[SettledBet], start_bankroll: f64) -> Metrics {
         ),
         final_bankroll: curve.last().map_or(start_bankroll, |c| c.1),
         max_drawdown: max_drawdown(&curve, start_bankroll),
+        max_drawdown_money: max_drawdown_money(&curve, start_bankroll),
         sharpe_per_match_day: sharpe,
     }
 }

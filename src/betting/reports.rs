@@ -104,11 +104,13 @@ pub(crate) fn reports(
 /// The bets split by where their prices came from: singles on market prices (prematch, in play)
 /// apart from singles on **modelled** prices (quotes marked `modelled`: the in-play odds an
 /// importer derived from a pricing model over a real event stream), and coupons (any legs).
-/// Each group's reports are [`reports`] over that group's requests and settlements.
+/// Each group's reports are [`reports`] over that group's requests and settlements, with its
+/// curve from its own stakes: the cumulative profit of its bets from 0 (a part has no bankroll
+/// of its own — starting each at the whole bankroll once showed a part at −139.77 with a 112 %
+/// drawdown), so its drawdown is in money ([`format_part_table`]).
 pub fn reports_by_price_source(
     b: &BettingOutputs,
     closes: &[Change<(SelectionKey, F64)>],
-    bankroll: f64,
     seed: u64,
 ) -> Vec<(&'static str, Vec<PolicyReport>)> {
     let group = |d: &Decision| match d.request.legs.as_slice() {
@@ -146,7 +148,7 @@ pub fn reports_by_price_source(
                 .cloned()
                 .collect(),
         };
-        (name, reports(&part, closes, bankroll, seed))
+        (name, reports(&part, closes, 0.0, seed))
     })
     .collect()
 }
@@ -174,7 +176,17 @@ fn opt_pct(x: Option<f64>) -> String {
 /// sign means something), `-` where there is no value; the policy left-aligned, the rest
 /// right-aligned, columns as wide as their widest cell.
 pub fn format_table(reports: &[PolicyReport]) -> String {
-    let header = [
+    table(reports, false)
+}
+
+/// The table of one part of the bets ([`reports_by_price_source`]): as [`format_table`], but
+/// the drawdown in money and no bankroll column (a part's curve is its profit from 0).
+pub fn format_part_table(reports: &[PolicyReport]) -> String {
+    table(reports, true)
+}
+
+fn table(reports: &[PolicyReport], part: bool) -> String {
+    let mut header = vec![
         "policy",
         "bets",
         "rejected",
@@ -190,6 +202,10 @@ pub fn format_table(reports: &[PolicyReport]) -> String {
         "Sharpe/day",
         "bankroll",
     ];
+    if part {
+        header[11] = "max DD";
+        header.pop();
+    }
     let rows: Vec<Vec<String>> = reports
         .iter()
         .map(|r| {
@@ -200,7 +216,7 @@ pub fn format_table(reports: &[PolicyReport]) -> String {
                 None => pct(m.roi),
             };
             let settled = m.bets > 0;
-            vec![
+            let mut row = vec![
                 r.policy.clone(),
                 r.accepted.to_string(),
                 r.rejected.to_string(),
@@ -220,10 +236,18 @@ pub fn format_table(reports: &[PolicyReport]) -> String {
                 },
                 opt_pct(m.clv),
                 opt_pct(m.clv_fair),
-                format!("{:.2}", z(100.0 * m.max_drawdown)),
+                if part {
+                    format!("{:.2}", z(m.max_drawdown_money))
+                } else {
+                    format!("{:.2}", z(100.0 * m.max_drawdown))
+                },
                 format!("{:+.3}", z(m.sharpe_per_match_day)),
                 format!("{:.2}", z(m.final_bankroll)),
-            ]
+            ];
+            if part {
+                row.pop();
+            }
+            row
         })
         .collect();
     let widths: Vec<usize> = (0..header.len())

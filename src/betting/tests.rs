@@ -439,3 +439,14 @@ fn an_roi_interval_needs_the_minimum_sample() {
     let (lo, hi) = bootstrap_roi(&enough, 200, 0.95, 1).expect("an interval");
     assert!(lo <= 0.0 && 0.0 <= hi && lo < hi, "[{lo}, {hi}]");
 }
+
+#[test]
+fn a_drawdown_in_money_is_the_largest_fall_from_a_running_peak() {
+    use super::metrics::max_drawdown_money;
+    // From 0: up to 10, down to -5 (a fall of 15), up to 3.
+    let curve = [(1, 10.0), (2, -5.0), (3, 3.0)];
+    assert_eq!(max_drawdown_money(&curve, 0.0), 15.0);
+    // Never above the start: the fall from the start.
+    assert_eq!(max_drawdown_money(&[(1, -4.0), (2, -9.0)], 0.0), 9.0);
+    assert_eq!(max_drawdown_money(&[], 0.0), 0.0);
+}

@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use crate::betting::reports::{PolicyReport, format_table, reports_by_price_source};
+use crate::betting::reports::{
+    PolicyReport, format_part_table, format_table, reports_by_price_source,
+};
 use crate::runtime::outputs::{BETTING_TABLES, Outputs};
 
 /// Prints where each output went, and the results table.
@@ -46,12 +48,7 @@ pub(crate) fn print_outputs(out: &Path, outputs: &Outputs, seed: u64) {
         println!();
         print!("{}", format_table(&outputs.reports));
         // Apart when bets came from more than one kind: modelled prices never mix with market ones.
-        let parts = reports_by_price_source(
-            &outputs.betting,
-            &outputs.prematch_close,
-            outputs.bankroll,
-            seed,
-        );
+        let parts = reports_by_price_source(&outputs.betting, &outputs.prematch_close, seed);
         let with_bets = |r: &[PolicyReport]| r.iter().any(|p| p.requests > 0);
         if parts.iter().filter(|(_, r)| with_bets(r)).count() > 1 {
             println!(
@@ -59,7 +56,7 @@ pub(crate) fn print_outputs(out: &Path, outputs: &Outputs, seed: u64) {
             );
             for (name, reports) in parts.iter().filter(|(_, r)| with_bets(r)) {
                 println!("\n{name}:");
-                print!("{}", format_table(reports));
+                print!("{}", format_part_table(reports));
             }
         }
     }

@@ -236,6 +236,7 @@ fn facts(m: &FdMatch) -> MatchFacts {
         corners: None,
         goals: vec![],
         abandoned: false,
+        no_result: false,
     }
 }
 

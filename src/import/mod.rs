@@ -204,6 +204,7 @@ pub(crate) fn settled_1x2(r: &oddsflow_dataflows::model::MatchResult) -> Vec<cha
         corners: r.corners,
         goals: vec![],
         abandoned: false,
+        no_result: false,
     };
     let sels = [Selection::Home, Selection::Draw, Selection::Away];
     sels.iter()

@@ -207,6 +207,7 @@ fn btts_recording_opens_suspends_closes_and_settles_as_betfair_marked_it() {
         corners: result.corners,
         goals: vec![],
         abandoned: false,
+        no_result: false,
     };
     let listed = [Selection::Yes, Selection::No];
     assert_eq!(

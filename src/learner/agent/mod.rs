@@ -187,6 +187,7 @@ pub(crate) fn outcomes(
         corners: r.corners,
         goals: Vec::new(),
         abandoned: false,
+        no_result: false,
     };
     let mut out = [None; SELECTIONS.len()];
     for (o, (mk, sel)) in out.iter_mut().zip(SELECTIONS) {
