@@ -375,7 +375,7 @@ mod tests {
     #[test]
     fn an_outlier_in_the_middle_is_refused_and_does_not_move_the_clock() {
         let mut t = dense(1_000_000_000, 20_000);
-        let clean_max = *t.last().unwrap();
+        let clean_max = *t.last().expect("a feed");
         t.insert(5_000, 1_000_000_000 * 1_000); // the same time in microseconds
         t.insert(9_000, t[9_000] + 3 * 3_600_000); // a digit flipped: 3 h ahead
         let (passed, refused, clock) = guard(&t, &GuardConfig::default());
@@ -406,7 +406,7 @@ mod tests {
         for day in 0..3 {
             t.extend(dense(1_000_000_000 + day * 7 * DAY, 500));
         }
-        let last = *t.last().unwrap();
+        let last = *t.last().expect("a feed");
         t.push(last + 2 * 3_600_000);
         let (passed, refused, clock) = guard(&t, &GuardConfig::default());
         assert!(refused.is_empty(), "{refused:?}");
@@ -423,7 +423,10 @@ mod tests {
         t.insert(100, t[100] + 5 * MIN);
         let (passed, refused, _) = guard(&t, &GuardConfig::default());
         assert!(refused.is_empty());
-        let at = passed.iter().position(|i| *i == 100).unwrap();
+        let at = passed
+            .iter()
+            .position(|i| *i == 100)
+            .expect("record 100 passed");
         assert_eq!(passed.len(), t.len());
         // Released right after the record that brought the clock within a minute of it: the
         // 241 records of the 4 minutes after it (read positions 101..=341) go first.
@@ -472,7 +475,7 @@ mod tests {
                 let slot = (k * (feed.len() / outliers.max(1))).min(feed.len());
                 let ahead = 400 * DAY + rng.below(1 << 40) as i64;
                 at.push(slot);
-                feed.insert(slot, (clean.last().unwrap() + ahead, true));
+                feed.insert(slot, (clean.last().expect("a burst") + ahead, true));
             }
             let times: Vec<i64> = feed.iter().map(|(t, _)| *t).collect();
             let (passed, refused, clock) = guard(&times, &cfg);

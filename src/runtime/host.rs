@@ -153,6 +153,34 @@ macro_rules! tables {
                 $(self.$name.retain(|c| c.1 >= t);)*
             }
 
+            /// Takes out the changes at times before `t`.
+            pub fn split_before(&mut self, t: Time) -> Frame {
+                let mut before = Frame::default();
+                $(
+                    let (b, keep): (Vec<_>, Vec<_>) =
+                        std::mem::take(&mut self.$name).into_iter().partition(|c| c.1 < t);
+                    before.$name = b;
+                    self.$name = keep;
+                )*
+                before
+            }
+
+            /// The first table in which `self` and `other` (both consolidated) differ, with
+            /// their change counts; `None` when equal.
+            pub fn first_difference(&self, other: &Frame) -> Option<String> {
+                $(
+                    if self.$name != other.$name {
+                        return Some(format!(
+                            "{} ({} changes against {})",
+                            stringify!($name),
+                            self.$name.len(),
+                            other.$name.len()
+                        ));
+                    }
+                )*
+                None
+            }
+
             /// Changes in all tables.
             pub fn len(&self) -> usize {
                 0 $(+ self.$name.len())*

@@ -43,14 +43,15 @@ pub fn assign_times(items: &[Payload], cfg: &RunConfig) -> Vec<u64> {
     let mut frontier = 0u64;
     let mut pass = |i: usize, clock: &mut Option<i64>| {
         times[i] = ts[i].map_or(frontier, |t| round(t).max(frontier));
-        if let Some(t) = ts[i] {
-            if clock.is_none_or(|c| t > c) {
-                *clock = Some(t);
-                frontier = frontier.max(round((t - cfg.lateness_ms as i64).max(0)));
-            }
+        if let Some(t) = ts[i]
+            && clock.is_none_or(|c| t > c)
+        {
+            *clock = Some(t);
+            frontier = frontier.max(round((t - cfg.lateness_ms as i64).max(0)));
         }
     };
-    let mut held: Vec<usize> = Vec::new();
+    // Held records: (position, event time).
+    let mut held: Vec<(usize, i64)> = Vec::new();
     for i in 0..items.len() {
         let Some(t) = ts[i] else {
             pass(i, &mut clock);
@@ -59,41 +60,42 @@ pub fn assign_times(items: &[Payload], cfg: &RunConfig) -> Vec<u64> {
         if clock.is_some_and(|c| t <= c + ahead) {
             pass(i, &mut clock);
         } else {
-            held.push(i);
+            held.push((i, t));
         }
         loop {
-            let agree = |h: usize| {
+            let agree = |(h, th): (usize, i64)| {
                 (h..=i)
-                    .filter(|j| ts[*j].is_some_and(|tj| tj >= ts[h].unwrap() - ahead))
+                    .filter(|j| ts[*j].is_some_and(|tj| tj >= th - ahead))
                     .count() as u64
             };
             let confirmed = held
                 .iter()
                 .filter(|h| agree(**h) >= u64::from(guard.quorum))
-                .map(|h| ts[*h].unwrap())
+                .map(|(_, th)| *th)
                 .min();
             let reach = match (confirmed, clock) {
                 (None, None) => break,
-                (a, b) => a.max(b).unwrap() + ahead,
-            };
-            let go: Vec<usize> = held
+                (Some(a), Some(b)) => a.max(b),
+                (Some(a), None) | (None, Some(a)) => a,
+            } + ahead;
+            let go: Vec<(usize, i64)> = held
                 .iter()
                 .copied()
-                .filter(|h| ts[*h].unwrap() <= reach)
+                .filter(|(_, th)| *th <= reach)
                 .collect();
             if go.is_empty() {
                 break;
             }
             held.retain(|h| !go.contains(h));
-            for h in go {
+            for (h, _) in go {
                 pass(h, &mut clock);
             }
         }
         // Held for `patience` reads: refused.
-        held.retain(|h| i - h < guard.patience as usize);
+        held.retain(|(h, _)| i - h < guard.patience as usize);
     }
-    for h in held {
-        if clock.is_none_or(|c| ts[h].unwrap() <= c + tail) {
+    for (h, th) in held {
+        if clock.is_none_or(|c| th <= c + tail) {
             pass(h, &mut clock);
         }
     }

@@ -537,7 +537,7 @@ fn coupons_join_positive_edge_legs_across_matches_at_a_fractional_kelly() {
         ]
     );
     // Joint p 0.18 at 8.0: Kelly (1.44 − 1) / 7 ≈ 0.0629; a tenth of it on 1000, capped at 10.
-    assert!((c.stake - 6.28).abs() < 1e-9, "{}", c.stake);
+    assert!((c.stake - 628.0 / 100.0).abs() < 1e-9, "{}", c.stake);
     // Not without a stepping leg, not with a single leg, not once a match is in a coupon.
     assert!(p.coupon(now, &view, &[3], &account, 0.0).is_none());
     p.tracks.get_mut(&2).unwrap().probs = Some((now, [0.1; SELECTIONS.len()]));

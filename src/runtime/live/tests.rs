@@ -92,3 +92,36 @@ fn rebuild_regions_give_each_offset_its_cap() {
     );
     assert!(p.rebuilding());
 }
+
+#[test]
+fn rebuilt_outputs_that_differ_from_the_changelog_are_an_error() {
+    use super::worker::check_rebuilt;
+    use oddsflow_dataflows::reject::{DeadLetter, RejectReason};
+    let letter = |seq: u64| DeadLetter {
+        seq,
+        reason: RejectReason::Malformed,
+        detail: String::new(),
+        record: String::new(),
+    };
+    let frame = |seqs: &[(u64, Time)]| Frame {
+        dead_letters: seqs.iter().map(|(s, t)| (letter(*s), *t, 1)).collect(),
+        ..Frame::default()
+    };
+    // The changelog holds letters 1 and 2 before 1 000; the rebuild made 1 and 2, then 3 after.
+    let want = frame(&[(1, 100), (2, 500)]);
+    let mut got = frame(&[(1, 100), (2, 500), (3, 1_500)]);
+    check_rebuilt(&mut got, 1_000, &mut Some(want.clone())).expect("equal");
+    assert_eq!(
+        got,
+        frame(&[(3, 1_500)]),
+        "what is left is after the durable point"
+    );
+    // A rebuild that lost letter 2, or made it at another time: an error naming the table.
+    for bad in [frame(&[(1, 100)]), frame(&[(1, 100), (2, 600)])] {
+        let mut got = bad;
+        let err = check_rebuilt(&mut got, 1_000, &mut Some(want.clone())).expect_err("differs");
+        assert!(format!("{err}").contains("dead_letters"), "{err}");
+    }
+    // Checked once: with nothing expected, anything passes.
+    check_rebuilt(&mut frame(&[(9, 1)]), 1_000, &mut None).expect("nothing to check");
+}

@@ -42,7 +42,7 @@ use crate::policy::Truth;
 use crate::runtime::clock::{
     GuardConfig, Reclock, Refusal, Verdict, frontier_for, future_ts, future_wall_ts, time_for,
 };
-use crate::runtime::host::{Fed, Feeder, Gathered, Hosted, host};
+use crate::runtime::host::{Fed, Feeder, Frame, Gathered, Hosted, host};
 use crate::runtime::outputs::Outputs;
 
 /// Runs one worker of [`super::run_live`]: the outputs and the stats on worker 0 (once the run
@@ -136,6 +136,9 @@ struct Live<'a> {
     last_progress: Instant,
     /// Durable frames this run wrote (worker 0), the final one not included.
     frames: u64,
+    /// Worker 0 of a restart: what the changelog holds (every output before the durable point
+    /// this run started from, reclock entries aside), which the rebuilt outputs must equal.
+    expected: Option<Frame>,
 }
 
 impl<'a> Live<'a> {
@@ -167,6 +170,11 @@ impl<'a> Live<'a> {
         let (partitions, parts, slot) =
             assign_partitions(cfg, &consumer, recovery, (index, peers))?;
 
+        // A restart's rebuilt outputs are checked against the changelog (worker 0).
+        let expected = match (&log, d_start) {
+            (Some(_), d) if d > 0 => Some(changelog_content(&cfg.out)?),
+            _ => None,
+        };
         let mut live = Live {
             cfg,
             index,
@@ -199,6 +207,7 @@ impl<'a> Live<'a> {
             last_frame: Instant::now(),
             last_progress: Instant::now(),
             frames: 0,
+            expected,
         };
         if live.parts.is_empty() {
             live.feeder.close();
@@ -240,6 +249,7 @@ impl<'a> Live<'a> {
                 self.cfg,
                 self.partitions,
                 self.sinks.as_ref(),
+                &mut self.expected,
             )?;
         }
 
@@ -570,6 +580,7 @@ impl<'a> Live<'a> {
         };
         // The final frame: everything else.
         let mut rest = self.gathered.drain(None);
+        check_rebuilt(&mut rest, log.durable, &mut self.expected)?;
         rest.retain_from(log.durable);
         let n = log.write_frame(None, &rest)?;
         // Waits for the broker: the process may end right after.
@@ -605,6 +616,7 @@ impl<'a> Live<'a> {
 /// Worker 0: writes a frame of every output before the output frontier (if it moved), then
 /// commits the offsets the changelog now covers and publishes the frame. Returns the frames
 /// written (0 or 1).
+#[allow(clippy::too_many_arguments)]
 fn write_durable(
     log: &mut Changelog,
     gathered: &Gathered,
@@ -613,6 +625,7 @@ fn write_durable(
     cfg: &LiveConfig,
     partitions: i32,
     sinks: Option<&OutputTopics>,
+    expected: &mut Option<Frame>,
 ) -> Result<u64> {
     let Some(upto) = probe.with_frontier(|f| f.iter().min().copied()) else {
         return Ok(0); // done: the final frame is written at the end
@@ -620,8 +633,10 @@ fn write_durable(
     if upto <= log.durable {
         return Ok(0);
     }
-    // Outputs before the durable frontier this run started from are already in the changelog.
+    // Outputs before the durable frontier this run started from are already in the changelog:
+    // rebuilt, they must be what it holds (checked once, as the outputs pass that point).
     let mut frame = gathered.drain(Some(upto));
+    check_rebuilt(&mut frame, log.durable, expected)?;
     frame.retain_from(log.durable);
     let n = log.write_frame(Some(upto), &frame)?;
     commit(log, consumer, cfg, partitions, CommitMode::Async)?;
@@ -705,4 +720,41 @@ fn send_verdicts(
             }
         }
     }
+}
+
+/// Every output change the changelog in `dir` holds, consolidated, reclock entries aside (a
+/// rebuild does not send them again).
+fn changelog_content(dir: &std::path::Path) -> Result<Frame> {
+    let mut all = Frame::default();
+    for (_, f) in Changelog::frames_after(dir, 0)? {
+        all.append(f);
+    }
+    all.reclock.clear();
+    all.consolidate();
+    Ok(all)
+}
+
+/// A restart's first frame past the durable point it started from: the rebuilt outputs before
+/// that point (taken out of `frame`) must equal the changelog's, or the run stops with an error
+/// naming the table — a restart that does not reproduce what was made durable is a bug, never
+/// silently dropped.
+pub(super) fn check_rebuilt(
+    frame: &mut Frame,
+    durable: Time,
+    expected: &mut Option<Frame>,
+) -> Result<()> {
+    let Some(want) = expected.take() else {
+        return Ok(());
+    };
+    let mut rebuilt = frame.split_before(durable);
+    rebuilt.reclock.clear();
+    rebuilt.consolidate();
+    if let Some(d) = rebuilt.first_difference(&want) {
+        anyhow::bail!(
+            "the restart rebuilt other outputs than the changelog holds before its durable point \
+             {}: {d}",
+            crate::time::format_time(durable)
+        );
+    }
+    Ok(())
 }
