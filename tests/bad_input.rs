@@ -14,10 +14,10 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::feedkit::{self, market, prices, result, status};
+use common::feedkit::{self, bet, market, prices, result, status};
 use oddsflow::betting::ledger::ledger;
 use oddsflow::io::feed::FeedWriter;
-use oddsflow::policy::{PolicySpec, ScriptedBet};
+use oddsflow::policy::PolicySpec;
 use oddsflow::runtime::config::RunConfig;
 use oddsflow::runtime::outputs::{Outputs, RunStats, write_outputs};
 use oddsflow::runtime::source::file_feed;
@@ -120,17 +120,6 @@ fn feed(kickoff: &mut i64) -> (Vec<String>, BTreeSet<u64>) {
     ));
     lines.extend(after.iter().map(line));
     (lines, bad)
-}
-
-fn bet(at: i64, legs: &[(MatchId, Selection)], stake: f64) -> ScriptedBet {
-    ScriptedBet {
-        at: at as u64,
-        legs: legs
-            .iter()
-            .map(|(m, s)| (*m, MarketKind::MatchOdds, *s))
-            .collect(),
-        stake,
-    }
 }
 
 /// Tokens of `text` that spell a non-finite number (`NaN`, `inf`, `Infinity`, signed or not).

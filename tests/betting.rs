@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::feedkit::{self, goal, market, prices, result, status};
+use common::feedkit::{self, bet, goal, market, prices, result, status};
 use oddsflow::betting::ledger::{BettingOutputs, ledger};
 use oddsflow::policy::{PolicySpec, ScriptedBet};
 use oddsflow::runtime::config::RunConfig;
@@ -101,17 +101,6 @@ fn scripted(bets: Vec<ScriptedBet>) -> RunConfig {
         progress: false,
         policies: vec![PolicySpec::Scripted(bets)],
         ..RunConfig::default()
-    }
-}
-
-fn bet(at: i64, legs: &[(MatchId, Selection)], stake: f64) -> ScriptedBet {
-    ScriptedBet {
-        at: at as u64,
-        legs: legs
-            .iter()
-            .map(|(m, s)| (*m, MarketKind::MatchOdds, *s))
-            .collect(),
-        stake,
     }
 }
 

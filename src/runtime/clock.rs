@@ -358,20 +358,6 @@ mod tests {
         (0..n as i64).map(|i| start + i * 1_000).collect()
     }
 
-    /// A small deterministic generator (xorshift), for the randomised cases.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
-
     #[test]
     fn an_outlier_in_the_middle_is_refused_and_does_not_move_the_clock() {
         let mut t = dense(1_000_000_000, 20_000);
@@ -456,24 +442,25 @@ mod tests {
             patience: 2_000,
             ..GuardConfig::default()
         };
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(18);
         for case in 0..200 {
             let mut clean = Vec::new();
-            let mut t = 1_000_000_000 + rng.below(1_000_000) as i64;
-            for _ in 0..1 + rng.below(5) {
-                for _ in 0..cfg.quorum as u64 + rng.below(3_000) {
-                    t += rng.below(3_000) as i64;
+            let mut t = 1_000_000_000 + rng.random_range(0..1_000_000) as i64;
+            for _ in 0..1 + rng.random_range(0..5) {
+                for _ in 0..cfg.quorum as u64 + rng.random_range(0..3_000) {
+                    t += rng.random_range(0..3_000) as i64;
                     clean.push(t);
                 }
-                t += rng.below(30 * DAY as u64) as i64;
+                t += rng.random_range(0..30 * DAY as u64) as i64;
             }
             let mut feed: Vec<(i64, bool)> = clean.iter().map(|t| (*t, false)).collect();
-            let outliers = rng.below(cfg.quorum as u64) as usize;
+            let outliers = rng.random_range(0..cfg.quorum as u64) as usize;
             let mut at = Vec::new();
             for k in 0..outliers {
                 // Spread over the feed, each far beyond its end.
                 let slot = (k * (feed.len() / outliers.max(1))).min(feed.len());
-                let ahead = 400 * DAY + rng.below(1 << 40) as i64;
+                let ahead = 400 * DAY + rng.random_range(0..1u64 << 40) as i64;
                 at.push(slot);
                 feed.insert(slot, (clean.last().expect("a burst") + ahead, true));
             }

@@ -1,5 +1,6 @@
 //! Hand-written feeds: one-line builders for the records of a match.
 
+use oddsflow::policy::ScriptedBet;
 use oddsflow_dataflows::ingest::Payload;
 use oddsflow_dataflows::model::*;
 
@@ -120,4 +121,16 @@ pub fn result(m: MatchId, ts: i64, version: Version, home: u8, away: u8) -> Payl
             corners: None,
         }),
     )
+}
+
+/// A scripted bet at `at`: a single (one leg) or a coupon of match-odds selections.
+pub fn bet(at: i64, legs: &[(MatchId, Selection)], stake: f64) -> ScriptedBet {
+    ScriptedBet {
+        at: at as u64,
+        legs: legs
+            .iter()
+            .map(|(m, s)| (*m, MarketKind::MatchOdds, *s))
+            .collect(),
+        stake,
+    }
 }
