@@ -5,12 +5,13 @@
 //! prefix. A plain `.jsonl` whose last line is cut is an ordinary feed with a malformed last
 //! record. `features` and `train` on a cut feed finish on the prefix and exit 3 too.
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use oddsflow::io::feed::{FeedWriter, read_feed};
-use oddsflow::sim::{NoiseConfig, SimConfig, simulate};
 use oddsflow_dataflows::ingest::Payload;
 
 const BIN: &str = env!("CARGO_BIN_EXE_oddsflow");
@@ -51,13 +52,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn items(matches: usize, seed: u64) -> Vec<Payload> {
-    simulate(&SimConfig {
-        matches,
-        seed,
-        noise: NoiseConfig::typical(),
-        ..SimConfig::default()
-    })
-    .items
+    common::noisy_feed(seed, matches)
 }
 
 fn write_feed(path: &Path, items: &[Payload]) {
