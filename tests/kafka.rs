@@ -46,25 +46,51 @@ fn config(policies: &str) -> RunConfig {
 
 const POLICIES: &str = "no-bet,random,favourite,value,drqn";
 
-fn cluster() -> MockCluster<'static, DefaultProducerContext> {
-    MockCluster::new(1).expect("librdkafka's mock cluster starts")
+/// The Kafka protocol peer a test runs against.
+enum Peer {
+    /// librdkafka's mock cluster, in this process.
+    Mock(MockCluster<'static, DefaultProducerContext>),
+    /// A broker at these bootstrap servers (`.ci/kafka-e2e` runs tests against tansu so).
+    Broker(String),
 }
 
-/// Creates `topic` with `partitions` partitions and its output topics on the mock cluster (which
-/// does not take the CreateTopics request), then publishes `items` as `oddsflow produce` does.
-fn produce(
-    mock: &MockCluster<'static, DefaultProducerContext>,
-    topic: &str,
-    partitions: i32,
-    items: &[Payload],
-) {
-    let brokers = mock.bootstrap_servers();
+impl Peer {
+    fn bootstrap_servers(&self) -> String {
+        match self {
+            Peer::Mock(m) => m.bootstrap_servers(),
+            Peer::Broker(b) => b.clone(),
+        }
+    }
+}
+
+fn cluster() -> Peer {
+    Peer::Mock(MockCluster::new(1).expect("librdkafka's mock cluster starts"))
+}
+
+/// The broker named by `ODDSFLOW_TEST_BROKERS` if set (`.ci/kafka-e2e` sets it to its
+/// tansu), otherwise the mock cluster.
+fn peer() -> Peer {
+    match std::env::var("ODDSFLOW_TEST_BROKERS") {
+        Ok(b) if !b.is_empty() => Peer::Broker(b),
+        _ => cluster(),
+    }
+}
+
+/// Creates `topic` with `partitions` partitions and, on the mock cluster (which does not take
+/// the CreateTopics request), its output topics; then publishes `items` as `oddsflow produce`
+/// does.
+fn produce(peer: &Peer, topic: &str, partitions: i32, items: &[Payload]) {
+    let brokers = peer.bootstrap_servers();
     let brokers = brokers.as_str();
-    mock.create_topic(topic, partitions, 1)
-        .expect("topic created");
-    for out in ["features", "bets", "settlements", "dead-letters"] {
-        mock.create_topic(&format!("{topic}.{out}"), 2, 1)
-            .expect("output topic created");
+    if let Peer::Mock(mock) = peer {
+        mock.create_topic(topic, partitions, 1)
+            .expect("topic created");
+        for out in ["features", "bets", "settlements", "dead-letters"] {
+            mock.create_topic(&format!("{topic}.{out}"), 2, 1)
+                .expect("output topic created");
+        }
+        mock.create_topic(&format!("{topic}.frames"), 1, 1)
+            .expect("frame marker topic created");
     }
     oddsflow::io::kafka::ensure_topics(brokers, &[topic], partitions).expect("topic exists");
     let stats = oddsflow::io::kafka::produce(
@@ -223,24 +249,31 @@ fn oddsflow_bin() -> &'static str {
     env!("CARGO_BIN_EXE_oddsflow")
 }
 
+/// The arguments of `oddsflow run` on `topic`, out to `out`, with short idle timeouts.
+fn spawn_args(brokers: &str, topic: &str, out: &Path) -> Vec<String> {
+    [
+        "run",
+        "--brokers",
+        brokers,
+        "--topic",
+        topic,
+        "--out",
+        &out.display().to_string(),
+        "--policies",
+        POLICIES,
+        "--no-progress",
+        "--idle-timeout-ms",
+        "300",
+        "--exit-when-idle-ms",
+        "700",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 fn spawn_run(brokers: &str, topic: &str, out: &Path, extra: &[&str]) -> Child {
     Command::new(oddsflow_bin())
-        .args([
-            "run",
-            "--brokers",
-            brokers,
-            "--topic",
-            topic,
-            "--out",
-            &out.display().to_string(),
-            "--policies",
-            POLICIES,
-            "--no-progress",
-            "--idle-timeout-ms",
-            "300",
-            "--exit-when-idle-ms",
-            "700",
-        ])
+        .args(spawn_args(brokers, topic, out))
         .args(extra)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -317,6 +350,190 @@ fn sigkill_at_random_points_then_restart_gives_the_replay() {
         resumed > 0,
         "some trial was killed after results were durable"
     );
+}
+
+/// A topic read back: every committed message (read_committed, every partition to its end).
+struct TopicRows {
+    /// (`oddsflow-id` header, JSON value, partition) of each message, in offset order.
+    rows: Vec<(String, serde_json::Value, i32)>,
+    /// The partitions whose oldest messages the broker no longer holds (librdkafka's mock
+    /// cluster keeps 5 MB a partition).
+    truncated: Vec<i32>,
+}
+
+fn read_topic(brokers: &str, topic: &str) -> TopicRows {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::{Headers, Message};
+    let consumer: BaseConsumer = oddsflow::io::kafka::client_config(brokers)
+        .set("group.id", format!("reader-{topic}"))
+        .set("isolation.level", "read_committed")
+        .set("enable.partition.eof", "true")
+        .create()
+        .expect("consumer");
+    let meta = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("metadata");
+    let partitions = meta.topics()[0].partitions().len() as i32;
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    let (mut open, mut truncated) = (std::collections::BTreeSet::new(), Vec::new());
+    for p in 0..partitions {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, p, Duration::from_secs(10))
+            .expect("watermarks");
+        if low > 0 {
+            truncated.push(p);
+        }
+        if high > low {
+            tpl.add_partition_offset(topic, p, rdkafka::Offset::Beginning)
+                .expect("partition");
+            open.insert(p);
+        }
+    }
+    let mut rows = Vec::new();
+    if !open.is_empty() {
+        consumer.assign(&tpl).expect("assign");
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !open.is_empty() {
+        assert!(Instant::now() < deadline, "{topic} read to its end in 30 s");
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                open.remove(&p);
+            }
+            Some(Err(e)) => panic!("reading {topic}: {e}"),
+            Some(Ok(m)) => {
+                let id = m
+                    .headers()
+                    .and_then(|h| h.iter().find(|h| h.key == "oddsflow-id"))
+                    .and_then(|h| h.value)
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .unwrap_or_default();
+                let value = serde_json::from_slice(m.payload().expect("a value")).expect("JSON");
+                rows.push((id, value, m.partition()));
+            }
+            None => {}
+        }
+    }
+    TopicRows { rows, truncated }
+}
+
+/// Net diffs by `[data, time]` of rows `(data, time, diff)` with a time after `after`.
+fn net_after(
+    rows: impl IntoIterator<Item = (serde_json::Value, u64, i64)>,
+    after: Option<u64>,
+) -> std::collections::BTreeMap<String, i64> {
+    let mut sum = std::collections::BTreeMap::<String, i64>::new();
+    for (d, t, r) in rows {
+        if after.is_none_or(|a| t > a) {
+            *sum.entry(serde_json::json!([d, t]).to_string())
+                .or_default() += r;
+        }
+    }
+    sum.retain(|_, d| *d != 0);
+    sum
+}
+
+#[test]
+fn a_crash_after_an_output_transaction_commits_publishes_nothing_twice() {
+    // Killed (SIGKILL, by the crash point) right after a frame's output transaction committed
+    // and before the changelog said so, twice, then run to the end: every output topic holds
+    // each change once (no oddsflow-id twice), and the topics' diffs sum to the collections the
+    // changelog holds. (librdkafka's mock cluster keeps aborted transactions visible, so a crash
+    // *inside* a transaction is tried against tansu, in .ci/kafka-e2e.)
+    use std::os::unix::process::ExitStatusExt;
+    let peer = peer();
+    let brokers = peer.bootstrap_servers();
+    let items = feed(6, 69);
+    // A topic of its own on a shared broker.
+    let topic = format!("once-{}", std::process::id());
+    produce(&peer, &topic, 2, &items);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = ["--group", &topic, "--frame-interval-ms", "50"];
+    // Inside a transaction (`sent`) only where aborted transactions are hidden.
+    let crashes: &[&str] = match peer {
+        Peer::Mock(_) => &["published:3", "published:2"],
+        Peer::Broker(_) => &["published:3", "sent:2", "published:2", "sent:3"],
+    };
+    for at in crashes {
+        let status = Command::new(oddsflow_bin())
+            .env("ODDSFLOW_CRASH_AT", at)
+            .args(spawn_args(&brokers, &topic, dir.path()))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("run");
+        assert_eq!(status.signal(), Some(9), "killed at {at}: {status:?}");
+    }
+    let status = spawn_run(&brokers, &topic, dir.path(), &args)
+        .wait()
+        .expect("run");
+    assert!(status.success(), "the final run succeeds");
+    let got = assemble(dir.path(), &config(POLICIES)).expect("changelog");
+    let markers = read_topic(&brokers, &format!("{topic}.frames")).rows;
+    let frames: Vec<u64> = markers
+        .iter()
+        .map(|(_, v, _)| v["frame"].as_u64().expect("a frame"))
+        .collect();
+    assert!(frames.len() >= 4, "frames published: {frames:?}");
+    assert!(
+        frames.windows(2).all(|w| w[1] == w[0] + 1),
+        "each frame's marker once, in order: {frames:?}"
+    );
+    // Each topic: no change twice; its diffs, from the first time every partition still holds,
+    // sum to the changelog's.
+    let name = &topic;
+    let check = |table: &str, want: Vec<serde_json::Value>| {
+        let t = read_topic(&brokers, &format!("{name}.{table}"));
+        let mut ids: Vec<&str> = t.rows.iter().map(|(id, _, _)| id.as_str()).collect();
+        ids.sort_unstable();
+        let twice = ids.windows(2).find(|w| w[0] == w[1]);
+        assert_eq!(twice, None, "{table}: a change published twice");
+        let time = |v: &serde_json::Value| v["time"].as_u64().expect("a time");
+        let after = t
+            .truncated
+            .iter()
+            .filter_map(|p| {
+                t.rows
+                    .iter()
+                    .filter(|r| r.2 == *p)
+                    .map(|r| time(&r.1))
+                    .min()
+            })
+            .max();
+        let kept = t.rows.iter().map(|(_, v, _)| {
+            let diff = v["diff"].as_i64().expect("a diff");
+            (v["data"].clone(), time(v), diff)
+        });
+        let want = want.into_iter().map(|v| {
+            let (t, r) = (
+                v[1].as_u64().expect("a time"),
+                v[2].as_i64().expect("a diff"),
+            );
+            (v[0].clone(), t, r)
+        });
+        let (a, b) = (net_after(kept, after), net_after(want, after));
+        assert!(!b.is_empty(), "{table}: changes to compare after {after:?}");
+        assert!(
+            a == b,
+            "{table}: the topic's {} net changes differ from the changelog's {}",
+            a.len(),
+            b.len()
+        );
+    };
+    let rows = |v: serde_json::Value| v.as_array().expect("rows").clone();
+    check(
+        "features",
+        rows(serde_json::to_value(&got.features).expect("JSON")),
+    );
+    check(
+        "settlements",
+        rows(serde_json::to_value(&got.betting.settlements).expect("JSON")),
+    );
+    let bets = read_topic(&brokers, &format!("{topic}.bets")).rows;
+    assert_eq!(bets.len(), got.betting.decisions.len(), "the bets topic");
+    let dead = read_topic(&brokers, &format!("{topic}.dead-letters")).rows;
+    assert_eq!(dead.len(), got.dead_letters.len(), "the dead-letters topic");
 }
 
 #[test]

@@ -327,6 +327,10 @@ pub struct RunArgs {
     /// stopped).
     #[arg(long)]
     pub exit_when_idle_ms: Option<u64>,
+    /// How often (wall clock) the outputs complete so far become durable and are published: a
+    /// crash loses at most this much work, each frame costs an fsync and a transaction.
+    #[arg(long, default_value_t = 200)]
+    pub frame_interval_ms: u64,
     /// Prefix of the output topics (default `<topic>.`).
     #[arg(long)]
     pub output_prefix: Option<String>,

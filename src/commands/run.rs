@@ -26,6 +26,7 @@ pub(crate) fn run(a: RunArgs) -> Result<()> {
     cfg.run = run_cfg;
     cfg.idle_timeout_ms = a.idle_timeout_ms;
     cfg.exit_when_idle_ms = a.exit_when_idle_ms;
+    cfg.frame_interval_ms = a.frame_interval_ms;
     if let Some(g) = a.group {
         cfg.group = g;
     }

@@ -10,7 +10,12 @@
 //! `<prefix>dead-letters`): one message per change, keyed by match (bets and settlements by bet
 //! id), value `{"time": T, "diff": D, "data": …}`, so that a consumer can rebuild each
 //! collection by summing diffs. Headers `oddsflow-time` and `oddsflow-id` (`time:ordinal`, unique
-//! and the same in every run) let a consumer drop the copies that a restart may publish again.
+//! and the same in every run) identify each change. Each durable frame is published in one Kafka
+//! transaction, with a marker `{"frame": n}` on `<prefix>frames` (keyed by the run), so that a
+//! consumer reading `read_committed` sees every change exactly once, and a restart knows which
+//! frames are out. A broker without transactions gets the same messages from an idempotent
+//! producer (a warning says so): a crash may then publish a frame twice, and consumers drop the
+//! copies by `oddsflow-id`.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -81,11 +86,31 @@ pub(crate) fn producer(brokers: &str) -> Result<FeedProducer> {
         .context("creating a Kafka producer")
 }
 
+/// A transactional producer (`transactional.id` = `id`, which fences any earlier producer of
+/// the same id once its transactions are initialised); otherwise as [`producer`].
+pub(crate) fn transactional_producer(brokers: &str, id: &str) -> Result<FeedProducer> {
+    client_config(brokers)
+        .set("transactional.id", id)
+        .set("transaction.timeout.ms", "60000")
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "1000000")
+        .set("message.timeout.ms", "60000")
+        .create_with_context(Deliveries::default())
+        .context("creating a transactional Kafka producer")
+}
+
 /// Waits until every message sent so far is acknowledged; an error if any was not.
 pub(crate) fn flush(producer: &FeedProducer, what: &str) -> Result<()> {
     producer
         .flush(Duration::from_secs(60))
         .with_context(|| format!("waiting for the broker to acknowledge {what}"))?;
+    delivered(producer, what)
+}
+
+/// An error if the broker refused any message `producer` sent (once they are all answered).
+pub(crate) fn delivered(producer: &FeedProducer, what: &str) -> Result<()> {
     let c = producer.context();
     let failed = c.failed.load(Ordering::Relaxed);
     if failed > 0 {

@@ -45,6 +45,10 @@ pub(super) enum LogLine {
     },
     /// Frames up to `n` are on the output topics.
     Published { n: u64 },
+    /// The run's id (random, written once after the header): the key of its frame markers on
+    /// the output topics and its transactional producer's id. Last, so that changelogs written
+    /// before it existed still decode.
+    Run { id: String },
 }
 
 /// [`LogLine::Frame`] as written: the same encoding, borrowing the frame instead of copying it.
@@ -74,6 +78,8 @@ pub(super) struct Changelog {
     pub(super) frames: u64,
     /// The number of the last frame on the output topics.
     pub(super) published: u64,
+    /// The run's id ([`LogLine::Run`]).
+    pub(super) run_id: String,
 }
 
 /// The changelog's file name in the run's directory.
@@ -99,6 +105,7 @@ impl Changelog {
         })?;
         let mut recovery = Recovery::default();
         let (mut frames, mut published, mut header) = (0, 0, false);
+        let mut run_id = None;
         let mut records = Records::new(&file);
         while let Some(parsed) = records.next_record()? {
             match parsed {
@@ -134,6 +141,7 @@ impl Changelog {
                     }
                 }
                 LogLine::Published { n } => published = n,
+                LogLine::Run { id } => run_id = Some(id),
             }
         }
         let good_len = records.good_len;
@@ -152,6 +160,7 @@ impl Changelog {
             recovery,
             frames,
             published,
+            run_id: run_id.clone().unwrap_or_default(),
         };
         let entries = std::mem::take(&mut log.recovery.entries);
         log.note_entries(&entries);
@@ -161,6 +170,11 @@ impl Changelog {
                 topic: topic.to_string(),
                 identity: identity.to_string(),
             })?;
+        }
+        if run_id.is_none() {
+            log.run_id = format!("{:016x}", rand::random::<u64>());
+            let id = log.run_id.clone();
+            log.append(&LogLine::Run { id })?;
         }
         Ok(log)
     }

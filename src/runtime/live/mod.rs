@@ -50,6 +50,7 @@
 //! [`crate::runtime::host`]'s, shared with the replay.
 
 mod changelog;
+mod crash;
 mod identity;
 mod start;
 mod topics;

@@ -71,14 +71,25 @@ pub(super) fn restore(
     let recovery = broadcast_recovery(worker, log.as_ref().map(|l| l.recovery.clone()))
         .context("the recovery state did not reach this worker")?;
 
-    let sinks = match (&cfg.sink_prefix, index) {
-        (Some(prefix), 0) => Some(OutputTopics::new(cfg, prefix)?),
+    let sinks = match (&cfg.sink_prefix, &log) {
+        (Some(prefix), Some(log)) => Some(OutputTopics::new(cfg, prefix, &log.run_id)?),
         _ => None,
     };
-    // Publish the durable frames that a crash kept off the output topics.
+    // Publish the durable frames that a crash kept off the output topics: those after the last
+    // the changelog says are published and the last whose transaction committed (a crash can
+    // fall between the two).
     if let (Some(log), Some(s)) = (&mut log, &sinks) {
+        let on_topics = if s.transactional() {
+            s.last_published()?
+        } else {
+            0
+        };
+        if on_topics > log.published {
+            log.append(&LogLine::Published { n: on_topics })?;
+            log.published = on_topics;
+        }
         for (n, frame) in Changelog::frames_after(&cfg.out, log.published)? {
-            s.publish(&frame)?;
+            s.publish(n, &frame)?;
             log.append(&LogLine::Published { n })?;
             log.published = n;
         }

@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use rdkafka::TopicPartitionList;
-use rdkafka::consumer::BaseConsumer;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::producer::BaseRecord;
-use serde::Serialize;
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseRecord, Producer};
+use serde::{Deserialize, Serialize};
 
 use oddsflow_dataflows::Time;
 
@@ -150,36 +151,128 @@ pub(super) fn offsets_of(tpl: &TopicPartitionList) -> Vec<(i32, i64)> {
         .collect()
 }
 
-/// The output topics, written by worker 0 after each durable frame.
+/// The output topics, written by worker 0 after each durable frame: one Kafka transaction per
+/// frame (its changes and a marker on `<prefix>frames`) where the broker supports them, an
+/// idempotent producer where it does not.
 pub(super) struct OutputTopics {
     producer: kafka::FeedProducer,
+    /// The broker took `init_transactions`: every frame is one transaction.
+    transactional: bool,
+    brokers: String,
+    /// The run's id (from the changelog): the markers' key.
+    run: String,
     features: String,
     bets: String,
     settlements: String,
     dead_letters: String,
+    frames: String,
+}
+
+/// A frame's marker on `<prefix>frames`: frames up to `frame` of the run are on the topics.
+#[derive(Serialize, Deserialize)]
+struct Marker {
+    frame: u64,
 }
 
 impl OutputTopics {
-    /// A producer to `<prefix>features`, `<prefix>bets`, `<prefix>settlements` and
-    /// `<prefix>dead-letters`, creating those topics if they are missing.
-    pub(super) fn new(cfg: &LiveConfig, prefix: &str) -> Result<OutputTopics> {
-        let t = OutputTopics {
-            producer: kafka::producer(&cfg.brokers)?,
-            features: format!("{prefix}features"),
-            bets: format!("{prefix}bets"),
-            settlements: format!("{prefix}settlements"),
-            dead_letters: format!("{prefix}dead-letters"),
-        };
+    /// A producer to `<prefix>features`, `<prefix>bets`, `<prefix>settlements`,
+    /// `<prefix>dead-letters` and `<prefix>frames`, creating those topics if they are missing;
+    /// transactional (id `oddsflow-<run>`, which fences a crashed run's producer and aborts its
+    /// open transaction) unless the broker refuses.
+    pub(super) fn new(cfg: &LiveConfig, prefix: &str, run: &str) -> Result<OutputTopics> {
+        let (features, bets, settlements, dead_letters, frames) = (
+            format!("{prefix}features"),
+            format!("{prefix}bets"),
+            format!("{prefix}settlements"),
+            format!("{prefix}dead-letters"),
+            format!("{prefix}frames"),
+        );
         kafka::ensure_topics(
             &cfg.brokers,
-            &[&t.features, &t.bets, &t.settlements, &t.dead_letters],
+            &[&features, &bets, &settlements, &dead_letters],
             4,
         )?;
-        Ok(t)
+        kafka::ensure_topics(&cfg.brokers, &[&frames], 1)?;
+        let txn = kafka::transactional_producer(&cfg.brokers, &format!("oddsflow-{run}"))?;
+        let (producer, transactional) = match txn.init_transactions(Duration::from_secs(20)) {
+            Ok(()) => (txn, true),
+            Err(e) => {
+                tracing::warn!(
+                    "the broker does not take transactions ({e}): the output topics are written \
+                     by an idempotent producer, so a crash may publish a frame twice; consumers \
+                     drop the copies by their oddsflow-id header"
+                );
+                drop(txn);
+                (kafka::producer(&cfg.brokers)?, false)
+            }
+        };
+        Ok(OutputTopics {
+            producer,
+            transactional,
+            brokers: cfg.brokers.clone(),
+            run: run.to_string(),
+            features,
+            bets,
+            settlements,
+            dead_letters,
+            frames,
+        })
     }
 
-    /// Publishes every change of `frame`'s published tables, then waits for the acknowledgements.
-    pub(super) fn publish(&self, frame: &Frame) -> Result<()> {
+    /// Whether each frame is published in a transaction.
+    pub(super) fn transactional(&self) -> bool {
+        self.transactional
+    }
+
+    /// The last frame of this run whose marker is on `<prefix>frames`, committed (0: none): a
+    /// crash after a frame's transaction committed and before the changelog said so must not
+    /// publish it again.
+    pub(super) fn last_published(&self) -> Result<u64> {
+        let consumer: BaseConsumer = kafka::client_config(&self.brokers)
+            .set("group.id", format!("oddsflow-{}-markers", self.run))
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "true")
+            .set("isolation.level", "read_committed")
+            .create()
+            .context("creating the consumer of the frame markers")?;
+        let (low, high) = consumer
+            .fetch_watermarks(&self.frames, 0, Duration::from_secs(10))
+            .with_context(|| format!("reading the offsets of {}", self.frames))?;
+        if high <= low {
+            return Ok(0);
+        }
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&self.frames, 0, rdkafka::Offset::Beginning)?;
+        consumer
+            .assign(&tpl)
+            .context("assigning the frame markers")?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut last = 0;
+        loop {
+            if Instant::now() > deadline {
+                anyhow::bail!("reading {} did not reach its end in 30 s", self.frames);
+            }
+            match consumer.poll(Duration::from_millis(100)) {
+                None => {}
+                Some(Err(KafkaError::PartitionEOF(_))) => return Ok(last),
+                Some(Err(e)) => tracing::warn!("reading the frame markers: {e}"),
+                Some(Ok(m)) => {
+                    if m.key() == Some(self.run.as_bytes())
+                        && let Some(Ok(marker)) = m.payload().map(serde_json::from_slice::<Marker>)
+                    {
+                        last = last.max(marker.frame);
+                    }
+                    if m.offset() + 1 >= high {
+                        return Ok(last);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Publishes every change of frame `n`'s published tables and its marker, in one
+    /// transaction (or, without transactions, waits for the acknowledgements).
+    pub(super) fn publish(&self, n: u64, frame: &Frame) -> Result<()> {
         fn each<D: Serialize>(
             p: &kafka::FeedProducer,
             topic: &str,
@@ -223,6 +316,10 @@ impl OutputTopics {
             v
         }
         let p = &self.producer;
+        if self.transactional {
+            p.begin_transaction()
+                .context("beginning an output transaction")?;
+        }
         each(p, &self.features, &by_time(&frame.features), |(m, _)| {
             m.to_string()
         })?;
@@ -238,7 +335,24 @@ impl OutputTopics {
         each(p, &self.dead_letters, &by_time(&frame.dead_letters), |d| {
             d.seq.to_string()
         })?;
-        kafka::flush(p, "a frame's output messages")?;
+        let marker = serde_json::to_string(&Marker { frame: n })?;
+        kafka::send(
+            p,
+            BaseRecord::to(&self.frames)
+                .key(self.run.as_str())
+                .payload(&marker),
+        )?;
+        super::crash::point("sent");
+        if self.transactional {
+            if let Err(e) = p.commit_transaction(Duration::from_secs(60)) {
+                let _ = p.abort_transaction(Duration::from_secs(30));
+                return Err(e).context("committing a frame's output transaction");
+            }
+            kafka::delivered(p, "a frame's output messages")?;
+        } else {
+            kafka::flush(p, "a frame's output messages")?;
+        }
+        super::crash::point("published");
         Ok(())
     }
 }

@@ -584,17 +584,18 @@ impl<'a> Live<'a> {
         rest.retain_from(log.durable);
         let n = log.write_frame(None, &rest)?;
         // Waits for the broker: the process may end right after.
-        commit(
-            &log,
-            &self.consumer,
+        let mode = CommitMode::Sync;
+        let (consumer, sinks) = (&self.consumer, self.sinks.as_ref());
+        after_frame(
+            &mut log,
+            n,
+            &rest,
+            consumer,
             self.cfg,
             self.partitions,
-            CommitMode::Sync,
+            sinks,
+            mode,
         )?;
-        if let Some(s) = &self.sinks {
-            s.publish(&rest)?;
-            log.append(&LogLine::Published { n })?;
-        }
         drop(log);
         let elapsed = self.started.elapsed().as_secs_f64();
         let outputs = assemble(&self.cfg.out, &self.cfg.run)?;
@@ -639,13 +640,35 @@ fn write_durable(
     check_rebuilt(&mut frame, log.durable, expected)?;
     frame.retain_from(log.durable);
     let n = log.write_frame(Some(upto), &frame)?;
-    commit(log, consumer, cfg, partitions, CommitMode::Async)?;
+    let mode = CommitMode::Async;
+    after_frame(log, n, &frame, consumer, cfg, partitions, sinks, mode)?;
+    Ok(1)
+}
+
+/// What follows frame `n`'s fsync, in this order: the offsets it covers committed, the frame
+/// published, the changelog told so. A crash between any two steps is recovered by the restart
+/// ([`super::crash`] names the points).
+#[allow(clippy::too_many_arguments)]
+fn after_frame(
+    log: &mut Changelog,
+    n: u64,
+    frame: &Frame,
+    consumer: &FeedConsumer,
+    cfg: &LiveConfig,
+    partitions: i32,
+    sinks: Option<&OutputTopics>,
+    mode: CommitMode,
+) -> Result<()> {
+    super::crash::point("durable");
+    commit(log, consumer, cfg, partitions, mode)?;
+    super::crash::point("committed");
     if let Some(s) = sinks {
-        s.publish(&frame)?;
+        s.publish(n, frame)?;
         log.append(&LogLine::Published { n })?;
         log.published = n;
     }
-    Ok(1)
+    super::crash::point("frame");
+    Ok(())
 }
 
 /// Commits, for every partition, the end of its last durable entry.
