@@ -70,6 +70,37 @@ pub struct Refusal {
     pub wall: bool,
 }
 
+/// The time a live run's changelog assigned one record: what a restart's rebuild sends it at,
+/// and what [`replay_assigned`](crate::runtime::replay::replay_assigned) does offline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Assigned {
+    /// Sent at its own rounded event time, or at this cap if that is earlier (late).
+    Under(Time),
+    /// Refused as `future_ts`: its dead letter at the refusal's time.
+    Refused(Refusal),
+}
+
+/// The dead letter a record refused as `r` gets (the same on the first run, a rebuild and an
+/// offline replay of the assignment).
+pub(crate) fn refusal_letter(
+    r: &Refusal,
+    seq: u64,
+    item: Payload,
+    ts: Option<i64>,
+    cfg: &GuardConfig,
+) -> DeadLetter {
+    let ts = ts.unwrap_or(0);
+    if r.wall {
+        let line = match item {
+            Payload::Line(line) => line,
+            Payload::Decoded(r) => to_json_line(&r),
+        };
+        future_wall_ts(seq, line, ts, cfg)
+    } else {
+        future_ts(seq, item, ts, cfg)
+    }
+}
+
 /// How far ahead of the feed clock a record may be before the [`ClockGuard`] holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -22,10 +22,10 @@ use oddsflow_dataflows::Time;
 use super::LiveConfig;
 use super::changelog::{Changelog, LogLine, Recovery};
 use super::identity::identity;
-use super::topics::{FeedConsumer, OutputTopics, Part, all_partitions, offsets_of};
+use super::topics::{FeedConsumer, OutputTopics, Part, all_partitions, offsets_of, parts_from};
 use crate::io::kafka;
 use crate::policy::Truth;
-use crate::runtime::clock::{ClockGuard, Refusal};
+use crate::runtime::clock::ClockGuard;
 
 /// A worker's progress, shared with every worker (for idle workers' frontiers and the progress
 /// line).
@@ -165,37 +165,18 @@ pub(super) fn assign_partitions(
 ) -> Result<(i32, Vec<Part>, BTreeMap<i32, usize>)> {
     let partitions =
         kafka::partition_count(consumer.client(), &cfg.topic, Duration::from_secs(30))?;
-    let mut by_partition: BTreeMap<i32, Vec<(i64, Time)>> = BTreeMap::new();
-    let mut refused: BTreeMap<i32, BTreeMap<i64, Refusal>> = BTreeMap::new();
-    // Each partition's latest entry: what its guard held then.
-    let mut latest: BTreeMap<i32, (i64, Time, &[i64])> = BTreeMap::new();
-    for e in &recovery.entries {
-        let l = latest.entry(e.partition).or_insert((e.end, e.cap, &e.held));
-        if (e.end, e.cap) >= (l.0, l.1) {
-            *l = (e.end, e.cap, &e.held);
-        }
-        by_partition
-            .entry(e.partition)
-            .or_default()
-            .push((e.end, e.cap));
-        refused
-            .entry(e.partition)
-            .or_default()
-            .extend(e.refused.iter().map(|r| (r.offset, *r)));
-    }
+    let mut known = parts_from(&recovery.entries, &cfg.run.clock);
     let parts: Vec<Part> = (0..partitions)
         .filter(|p| *p as usize % peers == index)
         .map(|id| {
-            let mut part = Part::new(id, by_partition.remove(&id).unwrap_or_default());
-            part.refused = refused.remove(&id).unwrap_or_default();
-            part.guard = ClockGuard::new(&cfg.run.clock);
-            if let Some((_, _, held)) = latest.get(&id) {
-                part.rehold = held.iter().copied().collect();
-            }
-            part
+            known.remove(&id).unwrap_or_else(|| {
+                let mut part = Part::new(id, Vec::new());
+                part.guard = ClockGuard::new(&cfg.run.clock);
+                part
+            })
         })
         .collect();
-    if let Some(p) = by_partition.keys().next() {
+    if let Some(p) = known.keys().find(|p| **p >= partitions) {
         bail!(
             "the changelog has entries for partition {p}, but topic {} has {partitions} partitions",
             cfg.topic

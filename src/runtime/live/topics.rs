@@ -17,7 +17,7 @@ use oddsflow_dataflows::Time;
 
 use super::LiveConfig;
 use crate::io::kafka;
-use crate::runtime::clock::{ClockGuard, GuardConfig, Refusal};
+use crate::runtime::clock::{Assigned, ClockGuard, GuardConfig, Reclock, Refusal};
 use crate::runtime::host::Frame;
 
 /// The consumer's context: reaching a partition's end is news (it arrives through `poll`), not
@@ -128,10 +128,55 @@ impl Part {
         self.regions.get(i).map_or(0, |(_, cap)| *cap)
     }
 
+    /// What the changelog says the record at `offset` was given (`None`: past its last region,
+    /// not yet assigned).
+    pub(super) fn assigned(&self, offset: i64) -> Option<Assigned> {
+        if offset >= self.rebuild_end {
+            return None;
+        }
+        Some(match self.refused.get(&offset) {
+            Some(r) => Assigned::Refused(*r),
+            None => Assigned::Under(self.region_cap(offset)),
+        })
+    }
+
     /// Done rebuilding, and at the partition's end for `timeout` or longer.
     pub(super) fn idle(&self, now: Instant, timeout: Duration) -> bool {
         !self.rebuilding() && self.eof.is_some_and(|since| now - since >= timeout)
     }
+}
+
+/// One [`Part`] per partition the changelog's reclock `entries` name: its rebuild regions, the
+/// records refused, what its guard held at its latest entry (held again by a rebuild, under the
+/// guard settings `guard`).
+pub(super) fn parts_from(entries: &[Reclock], guard: &GuardConfig) -> BTreeMap<i32, Part> {
+    let mut regions: BTreeMap<i32, Vec<(i64, Time)>> = BTreeMap::new();
+    let mut refused: BTreeMap<i32, BTreeMap<i64, Refusal>> = BTreeMap::new();
+    // Each partition's latest entry: what its guard held then.
+    let mut latest: BTreeMap<i32, (i64, Time, &[i64])> = BTreeMap::new();
+    for e in entries {
+        let l = latest.entry(e.partition).or_insert((e.end, e.cap, &e.held));
+        if (e.end, e.cap) >= (l.0, l.1) {
+            *l = (e.end, e.cap, &e.held);
+        }
+        regions.entry(e.partition).or_default().push((e.end, e.cap));
+        refused
+            .entry(e.partition)
+            .or_default()
+            .extend(e.refused.iter().map(|r| (r.offset, *r)));
+    }
+    regions
+        .into_iter()
+        .map(|(id, regions)| {
+            let mut part = Part::new(id, regions);
+            part.refused = refused.remove(&id).unwrap_or_default();
+            part.guard = ClockGuard::new(guard);
+            if let Some((_, _, held)) = latest.get(&id) {
+                part.rehold = held.iter().copied().collect();
+            }
+            (id, part)
+        })
+        .collect()
 }
 
 /// Every partition of `topic` (which has `partitions`).

@@ -40,7 +40,8 @@ use super::{LiveConfig, LiveStats, assemble};
 use crate::io::kafka;
 use crate::policy::Truth;
 use crate::runtime::clock::{
-    GuardConfig, Reclock, Refusal, Verdict, frontier_for, future_ts, future_wall_ts, time_for,
+    Assigned, GuardConfig, Reclock, Refusal, Verdict, frontier_for, future_ts, future_wall_ts,
+    refusal_letter, time_for,
 };
 use crate::runtime::host::{Fed, Feeder, Frame, Gathered, Hosted, host};
 use crate::runtime::outputs::Outputs;
@@ -350,23 +351,27 @@ impl<'a> Live<'a> {
                     let ts = peek_ts(&line).filter(|ts| *ts >= 0);
                     part.next = offset + 1;
                     part.eof = None;
-                    if offset < part.rebuild_end {
+                    if let Some(assigned) = part.assigned(offset) {
                         // Rebuilt: the first run's verdict, at the time it had.
                         self.rebuilt += 1;
-                        if let Some(r) = part.refused.get(&offset) {
-                            let letter = refusal_letter(r, seq, line, ts, &self.cfg.run.clock);
-                            self.feeder.give(r.at, Fed::Refused(letter));
-                            continue;
-                        }
+                        let cap = match assigned {
+                            Assigned::Refused(r) => {
+                                let item = Payload::Line(line);
+                                let cfg = &self.cfg.run.clock;
+                                let letter = refusal_letter(&r, seq, item, ts, cfg);
+                                self.feeder.give(r.at, Fed::Refused(letter));
+                                continue;
+                            }
+                            Assigned::Under(cap) => cap,
+                        };
                         if part.rehold.contains(&offset) {
                             // Undecided when the run stopped: judged again from here.
-                            let under = part.region_cap(offset);
                             part.guard.push(ts, (seq, line, offset));
                             let cfg = &self.cfg.run.clock;
-                            send_verdicts(part, &mut self.feeder, under, granularity, cfg);
+                            send_verdicts(part, &mut self.feeder, cap, granularity, cfg);
                             continue;
                         }
-                        let time = time_for(ts, part.region_cap(offset), granularity).0;
+                        let time = time_for(ts, cap, granularity).0;
                         if let Some(ts) = ts {
                             part.clock = Some(part.clock.map_or(ts, |c| c.max(ts)));
                             part.guard.observe(ts);
@@ -692,22 +697,6 @@ fn commit(
         tracing::warn!("committing offsets: {e}");
     }
     Ok(())
-}
-
-/// The dead letter a rebuild sends for a record the first run refused.
-fn refusal_letter(
-    r: &Refusal,
-    seq: u64,
-    line: String,
-    ts: Option<i64>,
-    cfg: &GuardConfig,
-) -> oddsflow_dataflows::reject::DeadLetter {
-    let ts = ts.unwrap_or(0);
-    if r.wall {
-        future_wall_ts(seq, line, ts, cfg)
-    } else {
-        future_ts(seq, Payload::Line(line), ts, cfg)
-    }
 }
 
 /// Gives the verdicts `part`'s clock guard has reached to `feeder` under the cap `under`: a
