@@ -470,11 +470,18 @@ fn a_crash_after_an_output_transaction_commits_publishes_nothing_twice() {
         .expect("run");
     assert!(status.success(), "the final run succeeds");
     let got = assemble(dir.path(), &config(POLICIES)).expect("changelog");
+    // A broker without transactions (tansu 0.6 takes no EndTxn) gets the idempotent fallback: a
+    // crash may publish a frame again, with the same ids, for consumers to drop the copies.
+    let copies_allowed = matches!(peer, Peer::Broker(_));
     let markers = read_topic(&brokers, &format!("{topic}.frames")).rows;
-    let frames: Vec<u64> = markers
+    let mut frames: Vec<u64> = markers
         .iter()
         .map(|(_, v, _)| v["frame"].as_u64().expect("a frame"))
+        .filter(|f| *f > 0)
         .collect();
+    if copies_allowed {
+        frames.dedup();
+    }
     assert!(frames.len() >= 4, "frames published: {frames:?}");
     assert!(
         frames.windows(2).all(|w| w[1] == w[0] + 1),
@@ -484,11 +491,19 @@ fn a_crash_after_an_output_transaction_commits_publishes_nothing_twice() {
     // sum to the changelog's.
     let name = &topic;
     let check = |table: &str, want: Vec<serde_json::Value>| {
-        let t = read_topic(&brokers, &format!("{name}.{table}"));
-        let mut ids: Vec<&str> = t.rows.iter().map(|(id, _, _)| id.as_str()).collect();
-        ids.sort_unstable();
-        let twice = ids.windows(2).find(|w| w[0] == w[1]);
-        assert_eq!(twice, None, "{table}: a change published twice");
+        let mut t = read_topic(&brokers, &format!("{name}.{table}"));
+        let mut seen = std::collections::BTreeMap::new();
+        t.rows.retain(|(id, v, _)| match seen.get(id) {
+            None => {
+                seen.insert(id.clone(), v.clone());
+                true
+            }
+            Some(first) => {
+                assert!(copies_allowed, "{table}: change {id} published twice");
+                assert_eq!(first, v, "{table}: the copies of {id} differ");
+                false
+            }
+        });
         let time = |v: &serde_json::Value| v["time"].as_u64().expect("a time");
         let after = t
             .truncated
@@ -530,10 +545,22 @@ fn a_crash_after_an_output_transaction_commits_publishes_nothing_twice() {
         "settlements",
         rows(serde_json::to_value(&got.betting.settlements).expect("JSON")),
     );
-    let bets = read_topic(&brokers, &format!("{topic}.bets")).rows;
-    assert_eq!(bets.len(), got.betting.decisions.len(), "the bets topic");
-    let dead = read_topic(&brokers, &format!("{topic}.dead-letters")).rows;
-    assert_eq!(dead.len(), got.dead_letters.len(), "the dead-letters topic");
+    let ids = |table: &str| {
+        let rows = read_topic(&brokers, &format!("{topic}.{table}")).rows;
+        let all = rows.len();
+        let ids: std::collections::BTreeSet<String> = rows.into_iter().map(|r| r.0).collect();
+        assert!(
+            copies_allowed || ids.len() == all,
+            "{table}: a change published twice"
+        );
+        ids.len()
+    };
+    assert_eq!(ids("bets"), got.betting.decisions.len(), "the bets topic");
+    assert_eq!(
+        ids("dead-letters"),
+        got.dead_letters.len(),
+        "the dead-letters topic"
+    );
 }
 
 #[test]

@@ -239,7 +239,21 @@ impl OutputTopics {
         )?;
         kafka::ensure_topics(&cfg.brokers, &[&frames], 1)?;
         let txn = kafka::transactional_producer(&cfg.brokers, &format!("oddsflow-{run}"))?;
-        let (producer, transactional) = match txn.init_transactions(Duration::from_secs(20)) {
+        // Some brokers (tansu 0.6) take `init_transactions` but not `EndTxn`: a probe
+        // transaction (a frame-0 marker, which says nothing) tells.
+        let frames_topic = frames.clone();
+        let probe = |p: &kafka::FeedProducer| -> Result<()> {
+            p.init_transactions(Duration::from_secs(20))?;
+            p.begin_transaction()?;
+            let marker = serde_json::to_string(&Marker { frame: 0 })?;
+            kafka::send(p, BaseRecord::to(&frames_topic).key(run).payload(&marker))?;
+            if let Err(e) = p.commit_transaction(Duration::from_secs(20)) {
+                let _ = p.abort_transaction(Duration::from_secs(10));
+                return Err(e.into());
+            }
+            Ok(())
+        };
+        let (producer, transactional) = match probe(&txn) {
             Ok(()) => (txn, true),
             Err(e) => {
                 tracing::warn!(
