@@ -76,29 +76,39 @@ pub(crate) type FeedProducer = BaseProducer<Deliveries>;
 /// A producer for the feed or the output topics: idempotent (no duplicates from its own
 /// retries), acknowledged by all in-sync replicas.
 pub(crate) fn producer(brokers: &str) -> Result<FeedProducer> {
-    client_config(brokers)
-        .set("enable.idempotence", "true")
+    producer_config(brokers)
+        .create_with_context(Deliveries::default())
+        .context("creating a Kafka producer")
+}
+
+/// The settings of every producer: idempotent, acknowledged by all in-sync replicas.
+fn producer_config(brokers: &str) -> ClientConfig {
+    let mut c = client_config(brokers);
+    c.set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "5")
         .set("queue.buffering.max.messages", "1000000")
-        .set("message.timeout.ms", "60000")
-        .create_with_context(Deliveries::default())
-        .context("creating a Kafka producer")
+        .set("message.timeout.ms", "60000");
+    c
 }
 
 /// A transactional producer (`transactional.id` = `id`, which fences any earlier producer of
 /// the same id once its transactions are initialised); otherwise as [`producer`].
 pub(crate) fn transactional_producer(brokers: &str, id: &str) -> Result<FeedProducer> {
-    client_config(brokers)
+    producer_config(brokers)
         .set("transactional.id", id)
         .set("transaction.timeout.ms", "60000")
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("linger.ms", "5")
-        .set("queue.buffering.max.messages", "1000000")
-        .set("message.timeout.ms", "60000")
         .create_with_context(Deliveries::default())
         .context("creating a transactional Kafka producer")
+}
+
+/// Commits `producer`'s open transaction, or aborts it if the commit fails.
+pub(crate) fn commit_or_abort(producer: &FeedProducer, timeout: Duration) -> Result<()> {
+    if let Err(e) = producer.commit_transaction(timeout) {
+        let _ = producer.abort_transaction(timeout);
+        return Err(e).context("committing a Kafka transaction");
+    }
+    Ok(())
 }
 
 /// Waits until every message sent so far is acknowledged; an error if any was not.

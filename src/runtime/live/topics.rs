@@ -247,11 +247,7 @@ impl OutputTopics {
             p.begin_transaction()?;
             let marker = serde_json::to_string(&Marker { frame: 0 })?;
             kafka::send(p, BaseRecord::to(&frames_topic).key(run).payload(&marker))?;
-            if let Err(e) = p.commit_transaction(Duration::from_secs(20)) {
-                let _ = p.abort_transaction(Duration::from_secs(10));
-                return Err(e.into());
-            }
-            Ok(())
+            kafka::commit_or_abort(p, Duration::from_secs(20))
         };
         let (producer, transactional) = match probe(&txn) {
             Ok(()) => (txn, true),
@@ -403,10 +399,8 @@ impl OutputTopics {
         )?;
         super::crash::point("sent");
         if self.transactional {
-            if let Err(e) = p.commit_transaction(Duration::from_secs(60)) {
-                let _ = p.abort_transaction(Duration::from_secs(30));
-                return Err(e).context("committing a frame's output transaction");
-            }
+            kafka::commit_or_abort(p, Duration::from_secs(60))
+                .context("committing a frame's output transaction")?;
             kafka::delivered(p, "a frame's output messages")?;
         } else {
             kafka::flush(p, "a frame's output messages")?;

@@ -589,17 +589,17 @@ impl<'a> Live<'a> {
         rest.retain_from(log.durable);
         let n = log.write_frame(None, &rest)?;
         // Waits for the broker: the process may end right after.
-        let mode = CommitMode::Sync;
-        let (consumer, sinks) = (&self.consumer, self.sinks.as_ref());
+        let sinks = self.sinks.as_ref();
+        let (cfg, partitions) = (self.cfg, self.partitions);
         after_frame(
             &mut log,
             n,
             &rest,
-            consumer,
-            self.cfg,
-            self.partitions,
+            &self.consumer,
+            cfg,
+            partitions,
             sinks,
-            mode,
+            CommitMode::Sync,
         )?;
         drop(log);
         let elapsed = self.started.elapsed().as_secs_f64();
@@ -645,8 +645,16 @@ fn write_durable(
     check_rebuilt(&mut frame, log.durable, expected)?;
     frame.retain_from(log.durable);
     let n = log.write_frame(Some(upto), &frame)?;
-    let mode = CommitMode::Async;
-    after_frame(log, n, &frame, consumer, cfg, partitions, sinks, mode)?;
+    after_frame(
+        log,
+        n,
+        &frame,
+        consumer,
+        cfg,
+        partitions,
+        sinks,
+        CommitMode::Async,
+    )?;
     Ok(1)
 }
 
