@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::DefaultProducerContext;
@@ -850,6 +851,15 @@ fn late_records_keep_their_times_across_restarts() {
         "some run stopped after results were durable: {resumed_from:?}"
     );
     assert_consistent(&got, items.len(), "restarted");
+    // And it is what the feed gives at the times the changelog assigned.
+    let mut cfg = config(POLICIES);
+    cfg.lateness_ms = 0;
+    let want = replay_of_assignment(dir.path(), &items, &cfg);
+    assert_same_outputs(
+        &assemble(dir.path(), &cfg).expect("changelog"),
+        &want,
+        "restarted",
+    );
     // An uninterrupted run is consistent too (its late records may land on other times: the
     // capability when they arrive depends on timing).
     let dir2 = tempfile::tempdir().expect("tempdir");
@@ -860,6 +870,184 @@ fn late_records_keep_their_times_across_restarts() {
         .expect("live run")
         .expect("worker 0");
     assert_consistent(&once, items.len(), "uninterrupted");
+}
+
+/// The offline replay of `items` (published in order to one partition, so that offset = feed
+/// position = `oddsflow-seq`) at the times the changelog in `dir` assigned them.
+fn replay_of_assignment(dir: &Path, items: &[Payload], cfg: &RunConfig) -> Outputs {
+    use oddsflow::runtime::live::TimeAssignment;
+    let assignment = TimeAssignment::read(dir, &cfg.clock).expect("the changelog's assignment");
+    assert_eq!(
+        assignment.end(0),
+        items.len() as i64,
+        "the changelog covers every record of the partition"
+    );
+    let assigned = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let a = assignment.assigned(0, i as i64).expect("assigned");
+            (i as u64, item.clone(), a)
+        })
+        .collect();
+    oddsflow::runtime::replay::replay_assigned(
+        std::sync::Arc::new(assigned),
+        cfg,
+        None,
+        timely::Config::thread(),
+    )
+    .expect("replay")
+    .expect("worker 0")
+}
+
+/// One run of `oddsflow run` in a crash trial: `crash_at` sets `ODDSFLOW_CRASH_AT`, `kill_after`
+/// SIGKILLs it from outside after that long. Returns whether it was killed (by either); any
+/// other end than success or SIGKILL fails the test with the run's stderr — a restart that
+/// rebuilt other outputs than its changelog holds stops with an error, so it shows here.
+fn trial_run(
+    brokers: &str,
+    topic: &str,
+    dir: &Path,
+    extra: &[&str],
+    crash_at: Option<&str>,
+    kill_after: Option<Duration>,
+) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    let stderr_path = dir.join(format!("stderr-{}.txt", rand::random::<u32>()));
+    let mut cmd = Command::new(oddsflow_bin());
+    cmd.args(spawn_args(brokers, topic, dir))
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).expect("stderr file"));
+    if let Some(at) = crash_at {
+        cmd.env("ODDSFLOW_CRASH_AT", at);
+    }
+    let mut child = cmd.spawn().expect("oddsflow run starts");
+    if let Some(after) = kill_after {
+        let deadline = Instant::now() + after;
+        while Instant::now() < deadline && child.try_wait().expect("status").is_none() {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if child.try_wait().expect("status").is_none() {
+            child.kill().expect("SIGKILL");
+        }
+    }
+    let status = child.wait().expect("run");
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&stderr_path);
+    match status.signal() {
+        Some(9) => true,
+        _ if status.success() => false,
+        _ => panic!("run ({crash_at:?}, kill after {kill_after:?}) ended {status:?}:\n{stderr}"),
+    }
+}
+
+#[test]
+fn crash_trials_with_lateness_zero_equal_the_replay_of_the_changelogs_assignment() {
+    // Issue 18, part 7. No lateness on a feed with reordered records: the late ones are sent at
+    // the capability of the moment they are read, a time only the changelog knows. Each trial
+    // kills the run at random points, right after a durable frame (`durable`: fsynced, offsets
+    // not yet committed) and right after the offset commit (`committed`), restarting it each
+    // time; every restart checks its rebuilt outputs against the changelog (an error if they
+    // differ); the final outputs must equal an offline replay at the changelog's times.
+    // `ODDSFLOW_CRASH_TRIALS` sets the number of trials (3 here; `benches/crash_trials.sh` runs
+    // more).
+    let trials: u64 = std::env::var("ODDSFLOW_CRASH_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let seed: u64 = std::env::var("ODDSFLOW_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(29);
+    let mock = cluster();
+    let brokers = mock.bootstrap_servers();
+    let items = feed(6, 67);
+    produce(&mock, "reclock", 1, &items);
+    let mut cfg = config(POLICIES);
+    cfg.lateness_ms = 0;
+    let base = ["--lateness-ms", "0", "--frame-interval-ms", "50"];
+    // An uninterrupted run: how long one takes, and the first equality.
+    let probe_dir = tempfile::tempdir().expect("tempdir");
+    let t0 = Instant::now();
+    let args: Vec<&str> = base.iter().copied().chain(["--group", "probe"]).collect();
+    assert!(!trial_run(
+        &brokers,
+        "reclock",
+        probe_dir.path(),
+        &args,
+        None,
+        None
+    ));
+    let full = t0.elapsed();
+    let once = assemble(probe_dir.path(), &cfg).expect("changelog");
+    assert!(
+        once.summary.late > 0,
+        "the feed has late records under lateness 0"
+    );
+    assert_same_outputs(
+        &once,
+        &replay_of_assignment(probe_dir.path(), &items, &cfg),
+        "uninterrupted",
+    );
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let (mut kills, mut resumed, mut equal) = (0, 0, 1);
+    for trial in 0..trials {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let group = format!("reclock-{trial}");
+        let args: Vec<&str> = base.iter().copied().chain(["--group", &group]).collect();
+        // The two crash points in either order (each run reaches them: it has frames to
+        // write), then one or two kills at random times.
+        let mut plan: Vec<(Option<String>, Option<Duration>)> = vec![
+            (Some(format!("durable:{}", rng.random_range(1..=4))), None),
+            (Some(format!("committed:{}", rng.random_range(1..=4))), None),
+        ];
+        plan.shuffle(&mut rng);
+        for _ in 0..rng.random_range(1..=2) {
+            plan.push((None, Some(full.mul_f64(rng.random_range(0.1..0.7)))));
+        }
+        let mut at_points = 0;
+        for (crash_at, kill_after) in &plan {
+            let killed = trial_run(
+                &brokers,
+                "reclock",
+                dir.path(),
+                &args,
+                crash_at.as_deref(),
+                *kill_after,
+            );
+            kills += killed as u64;
+            at_points += (killed && crash_at.is_some()) as u64;
+        }
+        assert!(
+            !trial_run(&brokers, "reclock", dir.path(), &args, None, None),
+            "the final run ends by itself"
+        );
+        let stats: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join("live.json")).expect("live.json"),
+        )
+        .expect("JSON");
+        resumed += (stats["resumed_from"].as_u64() > Some(0)) as u64;
+        let got = assemble(dir.path(), &cfg).expect("changelog");
+        assert!(got.summary.late > 0, "trial {trial}: records were late");
+        let want = replay_of_assignment(dir.path(), &items, &cfg);
+        assert_same_outputs(&got, &want, &format!("trial {trial} ({plan:?})"));
+        equal += 1;
+        eprintln!(
+            "crash trial {trial}: {plan:?}, {at_points} crash points reached, final run {stats}"
+        );
+        assert_eq!(
+            at_points, 2,
+            "trial {trial}: both crash points were reached"
+        );
+    }
+    eprintln!(
+        "crash trials: {trials} trials, {kills} kills, {resumed} final runs resumed from durable results, {equal} equalities with the replay of the assignment"
+    );
+    assert!(
+        trials == 0 || resumed > 0,
+        "some final run resumed from durable results"
+    );
 }
 
 /// The noisy feed with three records whose event times cannot be right: one in microseconds,

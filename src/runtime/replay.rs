@@ -35,9 +35,13 @@ use oddsflow_dataflows::Time;
 use oddsflow_dataflows::ingest::{Payload, Sequenced};
 use oddsflow_dataflows::wire::peek_ts;
 
-use super::clock::{ClockGuard, GuardConfig, Verdict, frontier_for, future_ts, time_for};
+use timely::dataflow::operators::probe::Handle as ProbeHandle;
+
+use super::clock::{
+    Assigned, ClockGuard, GuardConfig, Verdict, frontier_for, future_ts, refusal_letter, time_for,
+};
 use super::config::RunConfig;
-use super::host::{Fed, Feeder, Hosted, host};
+use super::host::{EmittedSink, Fed, Feeder, Gathered, Hosted, host};
 use super::introspection::DataflowProbe;
 use super::outputs::{Outputs, RunStats};
 use super::source::FeedOpener;
@@ -106,6 +110,7 @@ fn run_worker(
         emitted,
         probe,
     } = host(worker, cfg, truth)?;
+    let sinks = (gathered, emitted, probe.clone());
     let bar = progress_bar(index == 0 && cfg.progress);
 
     let mut clocked = Clocked::new(cfg, index, peers);
@@ -175,23 +180,16 @@ fn run_worker(
         }
         a.report()
     });
-    feeder.close();
-    while !probe.done() {
-        worker.step();
-    }
+    let outputs = finish(worker, feeder, &sinks, records_in, late, cfg);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    if index != 0 {
+    let Some(mut outputs) = outputs else {
         return Ok(None);
-    }
+    };
     let elapsed = started.elapsed().as_secs_f64();
     tracing::info!(records_in, late, elapsed_s = elapsed, "replay finished");
-    let mut outputs = Outputs::assemble(gathered.drain(None), records_in, late, cfg);
     outputs.summary.truncated = truncated;
-    let mut emitted = emitted.take();
-    emitted.sort_by_key(|(k, _)| *k);
-    outputs.emitted = emitted.into_iter().map(|((p, _), e)| (p, e)).collect();
     let stats = RunStats {
         workers: peers,
         elapsed_s: elapsed,
@@ -199,6 +197,131 @@ fn run_worker(
         dataflow,
     };
     Ok(Some((outputs, stats)))
+}
+
+/// What a worker keeps of [`Hosted`] once the input is its own: worker 0's sinks and the probe.
+type Sinks = (Gathered, EmittedSink, ProbeHandle<Time>);
+
+/// Closes the input, runs the dataflows to their end and, on worker 0, assembles the outputs
+/// (`records_in` read, `late` of them late).
+fn finish(
+    worker: &mut timely::worker::Worker,
+    mut feeder: Feeder,
+    (gathered, emitted, probe): &Sinks,
+    records_in: u64,
+    late: u64,
+    cfg: &RunConfig,
+) -> Option<Outputs> {
+    feeder.close();
+    while !probe.done() {
+        worker.step();
+    }
+    if worker.index() != 0 {
+        return None;
+    }
+    let mut outputs = Outputs::assemble(gathered.drain(None), records_in, late, cfg);
+    let mut emitted = emitted.take();
+    emitted.sort_by_key(|(k, _)| *k);
+    outputs.emitted = emitted.into_iter().map(|((p, _), e)| (p, e)).collect();
+    Some(outputs)
+}
+
+/// One record of a live run's feed and the time its changelog gave it: the record's feed
+/// position (its `oddsflow-seq` header), the record, the assignment.
+pub type AssignedItem = (u64, Payload, Assigned);
+
+/// Replays `items` at the times a live run's changelog assigned them (see
+/// [`crate::runtime::live::TimeAssignment`]) instead of judging their times again: a record
+/// under cap `c` at its rounded event time, or at `c` if that is earlier (late); a refused one
+/// as its `future_ts` dead letter at the refusal's time. For a closed live run, the outputs
+/// equal [`crate::runtime::live::assemble`]'s, whatever crashes and restarts it went through.
+/// Returns the outputs on the process hosting worker 0.
+pub fn replay_assigned(
+    items: Arc<Vec<AssignedItem>>,
+    cfg: &RunConfig,
+    truth: Option<Arc<Truth>>,
+    timely: timely::Config,
+) -> Result<Option<Outputs>> {
+    let cfg = cfg.checked(truth.as_ref())?;
+    let guards = timely::execute(timely, move |worker| {
+        assigned_worker(worker, &items, &cfg, truth.as_ref())
+    })
+    .map_err(|e| anyhow::anyhow!("starting timely: {e}"))?;
+    let mut result = None;
+    for r in guards.join() {
+        let r = r.map_err(|e| anyhow::anyhow!("a worker failed: {e}"))??;
+        if r.is_some() {
+            result = r;
+        }
+    }
+    Ok(result)
+}
+
+fn assigned_worker(
+    worker: &mut timely::worker::Worker,
+    items: &[AssignedItem],
+    cfg: &RunConfig,
+    truth: Option<&Arc<Truth>>,
+) -> Result<Option<Outputs>> {
+    let (index, peers) = (worker.index(), worker.peers());
+    let Hosted {
+        mut feeder,
+        gathered,
+        emitted,
+        probe,
+    } = host(worker, cfg, truth)?;
+    let granularity = cfg.granularity_ms.max(1);
+    let ts_of = |item: &Payload| {
+        match item {
+            Payload::Line(line) => peek_ts(line),
+            Payload::Decoded(r) => Some(r.ts),
+        }
+        .filter(|ts| *ts >= 0)
+    };
+    // Each record's time, and whether it was late.
+    let timed: Vec<(Time, bool)> = items
+        .iter()
+        .map(|(_, item, assigned)| match assigned {
+            Assigned::Under(cap) => time_for(ts_of(item), *cap, granularity),
+            Assigned::Refused(r) => (r.at, false),
+        })
+        .collect();
+    // The input may give up a time once no later record is sent before it.
+    let mut floor = vec![Time::MAX; timed.len() + 1];
+    for i in (0..timed.len()).rev() {
+        floor[i] = floor[i + 1].min(timed[i].0);
+    }
+    let late = timed.iter().filter(|(_, late)| *late).count() as u64;
+    for (i, ((seq, item, assigned), (time, _))) in items.iter().zip(&timed).enumerate() {
+        if i % 1024 == 0 {
+            feeder.downgrade(floor[i]);
+            worker.step();
+            let behind = floor[i].saturating_sub(60_000);
+            while probe.less_than(&behind) {
+                worker.step();
+            }
+        }
+        if i % peers != index {
+            continue;
+        }
+        let fed = match assigned {
+            Assigned::Under(_) => Fed::Item((*seq, item.clone())),
+            Assigned::Refused(r) => {
+                let ts = ts_of(item);
+                Fed::Refused(refusal_letter(r, *seq, item.clone(), ts, &cfg.clock))
+            }
+        };
+        feeder.give(*time, fed);
+    }
+    let sinks = (gathered, emitted, probe);
+    Ok(finish(
+        worker,
+        feeder,
+        &sinks,
+        items.len() as u64,
+        late,
+        cfg,
+    ))
 }
 
 /// A replay worker's feed clock: the guard that decides what passes, the input frontier the

@@ -39,7 +39,8 @@
 //! `oddsflow produce` writes them. Out, as the run goes: `DIR/changelog.bin`, the group's
 //! committed offsets and the output topics; at the end, [`run_live`] returns the [`Outputs`] and
 //! the [`LiveStats`] on the process hosting worker 0. [`assemble`] and [`durable_frontier`] read
-//! a run's changelog from outside it (a finished run, or one in progress).
+//! a run's changelog from outside it (a finished run, or one in progress); [`TimeAssignment`] reads the time
+//! it gave each record, for [`crate::runtime::replay::replay_assigned`] to replay offline.
 //!
 //! **Pieces.** [`run_live`] starts the timely workers; each runs `worker`: `start` (worker 0
 //! reads the changelog and every worker learns what it says; the status dataflow; the worker's
@@ -197,6 +198,38 @@ pub fn assemble(dir: &Path, cfg: &RunConfig) -> Result<Outputs> {
         late.max(0) as u64,
         cfg,
     ))
+}
+
+/// The time a live run's changelog gave each record it read: the reclock entries of every frame,
+/// per partition (rebuild regions and refusals). [`crate::runtime::replay::replay_assigned`]
+/// replays a feed at these times offline: for a closed run, its outputs are the run's, so a
+/// crash that changed what a record was given shows as a difference.
+pub struct TimeAssignment {
+    parts: std::collections::BTreeMap<i32, topics::Part>,
+}
+
+impl TimeAssignment {
+    /// Reads the assignment from the changelog in `dir` (`guard`: the run's clock guard).
+    pub fn read(dir: &Path, guard: &crate::runtime::clock::GuardConfig) -> Result<TimeAssignment> {
+        let entries: Vec<crate::runtime::clock::Reclock> = Changelog::frames_after(dir, 0)?
+            .into_iter()
+            .flat_map(|(_, f)| f.reclock.into_iter().map(|(e, _, _)| e))
+            .collect();
+        Ok(TimeAssignment {
+            parts: topics::parts_from(&entries, guard),
+        })
+    }
+
+    /// What the record at `offset` of `partition` was given (`None`: the changelog does not
+    /// cover it).
+    pub fn assigned(&self, partition: i32, offset: i64) -> Option<crate::runtime::clock::Assigned> {
+        self.parts.get(&partition)?.assigned(offset)
+    }
+
+    /// The offset after the last record of `partition` the changelog covers (0: none).
+    pub fn end(&self, partition: i32) -> i64 {
+        self.parts.get(&partition).map_or(0, |p| p.rebuild_end)
+    }
 }
 
 /// The durable frontier of the changelog in `dir`: every output before it is durable (`None`
